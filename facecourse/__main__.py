@@ -1,0 +1,31 @@
+"""`python -m facecourse <command>`: train, eval, export-onnx, course, exercises."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+# command -> (module, function); each module owns its own argument parser.
+COMMANDS = {
+    "train": ("facecourse.train.cli", "main"),
+    "export-onnx": ("facecourse.train.cli", "export_onnx_main"),
+    "eval": ("facecourse.eval.cli", "main"),
+    "course": ("facecourse.course", "course_main"),
+    "exercises": ("facecourse.exercises", "exercises_main"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        names = ", ".join(COMMANDS)
+        print(f"usage: python -m facecourse {{{names}}} [options]", file=sys.stderr)
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"error: unknown command {argv[0]!r}; choose one of: {names}", file=sys.stderr)
+            return 2
+        return 0
+    module, func = COMMANDS[argv[0]]
+    return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

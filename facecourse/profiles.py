@@ -1,0 +1,98 @@
+"""Run profiles: one name in a notebook's `parameters` cell -> every size the lesson uses.
+
+Three profiles, chosen so the same notebook serves CI, a student's laptop and a GPU box:
+
+- ``smoke``  — proves the notebook runs end to end; the whole course in ~10 min of CI on 2 cores.
+  Claims are checked loosely (a lesson may only check the direction of an effect).
+- ``laptop`` — the course as a student runs it: 64x64 faces, a narrow MobileFaceNet, the whole
+  course in ≲25 min on 2 CPU cores. Every lesson's claim must hold here as stated.
+- ``gpu``    — real training: 112x112, full-width backbones, AMP, picks CUDA when present.
+
+A notebook calls ``get_profile(PROFILE)`` once and reads sizes from it; a lesson that needs a
+different size overrides one field (``get_profile(PROFILE, epochs=2)``) rather than inventing
+its own numbers. ``FACECOURSE_PROFILE`` in the environment overrides the notebook's choice
+(``pytest --nbval-lax`` uses it, since nbval cannot pass parameters).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Profile", "get_profile", "list_profiles", "resolve_device"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    image_size: int          # square input side in pixels
+    num_identities: int      # training identities (synthetic)
+    test_identities: int     # held-out identities for open-set evaluation
+    images_per_identity: int
+    epochs: int
+    batch_size: int
+    backbone: str            # a name from facecourse.models.list_backbones()
+    width: float             # backbone channel multiplier
+    embedding_dim: int
+    lr: float                # base learning rate of the lessons' SGD recipe
+    difficulty: float        # synthetic-face difficulty knob in [0, 1]
+    device: str              # "cpu" or "cuda"
+    amp: str                 # "off" | "bf16" | "fp16" | "auto"
+    workers: int             # DataLoader worker processes
+    strict: bool             # True: lesson claims must hold as stated; False: loose checks
+
+    def asdict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def resolve_device(device: str = "auto") -> str:
+    """'auto' -> 'cuda' when a GPU is present, else 'cpu'."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+_PROFILES: dict[str, dict] = {
+    "smoke": dict(
+        image_size=32, num_identities=48, test_identities=24, images_per_identity=8,
+        epochs=2, batch_size=64, backbone="convnet", width=0.5, embedding_dim=64,
+        lr=0.1, difficulty=0.5, device="cpu", amp="off", workers=0, strict=False,
+    ),
+    "laptop": dict(
+        image_size=64, num_identities=300, test_identities=100, images_per_identity=16,
+        epochs=6, batch_size=64, backbone="mobilefacenet", width=0.5, embedding_dim=128,
+        lr=0.1, difficulty=0.5, device="cpu", amp="off", workers=0, strict=True,
+    ),
+    "gpu": dict(
+        image_size=112, num_identities=4000, test_identities=500, images_per_identity=40,
+        epochs=20, batch_size=256, backbone="mobilefacenet", width=1.0, embedding_dim=512,
+        lr=0.1, difficulty=0.5, device="auto", amp="auto", workers=8, strict=True,
+    ),
+}
+
+
+def list_profiles() -> list[str]:
+    return list(_PROFILES)
+
+
+def get_profile(name: str = "laptop", **overrides) -> Profile:
+    """Return the sizes for profile ``name``; keyword arguments override single fields.
+
+    ``FACECOURSE_PROFILE`` in the environment, when set, replaces ``name``.
+    """
+    name = os.environ.get("FACECOURSE_PROFILE") or name
+    if name not in _PROFILES:
+        raise ValueError(
+            f"unknown profile {name!r}; choose one of {list_profiles()} "
+            "(set PROFILE in the notebook's parameters cell, or papermill -p PROFILE smoke)"
+        )
+    fields = dict(_PROFILES[name], **overrides)
+    unknown = set(fields) - {f.name for f in dataclasses.fields(Profile)}
+    if unknown:
+        raise TypeError(f"get_profile(): unknown field(s) {sorted(unknown)}")
+    fields["device"] = resolve_device(fields["device"])
+    if fields["amp"] == "auto":
+        fields["amp"] = "fp16" if fields["device"] == "cuda" else "off"
+    return Profile(name=name, **fields)

@@ -1,0 +1,69 @@
+"""`report(**figures)`: how a lesson publishes its key numbers.
+
+A notebook calls ``report(tar_at_far_1e3=0.81, auc=0.97)`` once per result. The figures are
+shown as a small table in the notebook, kept in :data:`REPORTED` for the rest of the run, and,
+when ``FACECOURSE_REPORT`` names a file (the course runner and the tests set it), merged into
+that JSON file so that ``runs/<timestamp>/summary.json`` and the tests can read them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+from pathlib import Path
+
+__all__ = ["report", "REPORTED", "load_report"]
+
+REPORTED: dict[str, object] = {}
+
+
+def _plain(value):
+    """Tensors, numpy scalars and arrays -> JSON-friendly Python values."""
+    if hasattr(value, "tolist"):  # torch.Tensor, np.ndarray, np.generic
+        value = value.tolist()
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    raise TypeError(f"report(): cannot record a value of type {type(value).__name__}")
+
+
+def report(**figures) -> dict:
+    """Record and show a lesson's key figures; returns what was recorded."""
+    if not figures:
+        raise TypeError("report() needs at least one name=value figure")
+    plain = {name: _plain(v) for name, v in figures.items()}
+    REPORTED.update(plain)
+    width = max(len(n) for n in plain)
+    for name, value in plain.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"  {name:<{width}}  {shown}")
+    target = os.environ.get("FACECOURSE_REPORT")
+    if target:
+        path = Path(target)
+        old = load_report(path)
+        old.update(plain)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(old, indent=2, sort_keys=True))
+        tmp.replace(path)
+    return plain
+
+
+def load_report(path) -> dict:
+    """The figures recorded so far in ``path`` ({} when it does not exist yet)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not a report file ({err}); delete it and run again") from err

@@ -1,0 +1,45 @@
+"""Every lesson, end to end, through papermill in the smoke profile (as `make course` runs it)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from facecourse.course import run_notebook
+
+REPO = Path(__file__).resolve().parents[2]
+SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_lesson_runs_in_smoke_profile_and_reports(path, tmp_path):
+    result = run_notebook(path, tmp_path, {"PROFILE": "smoke", "SEED": 0}, progress=False)
+    assert result["status"] == "ok", result["error"]
+    assert result["metrics"], f"{path.name} reported no figures: call facecourse.report(...)"
+    assert result["metrics"].get("profile") == "smoke"
+    executed = json.loads((tmp_path / path.name).read_text())
+    assert any("injected-parameters" in c.get("metadata", {}).get("tags", [])
+               for c in executed["cells"]), "papermill injected the parameters"
+
+
+def test_papermill_parameters_reach_the_profile_and_home_stays_clean(tmp_path, monkeypatch):
+    """A profile passed with -p wins over the default, and nothing is written into $HOME."""
+    import nbformat
+    monkeypatch.delenv("FACECOURSE_PROFILE", raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('PROFILE = "laptop"\nSEED = 0')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\nfrom facecourse import get_profile, report\n"
+        "plt.plot([1, 2]); plt.show()\nreport(profile=get_profile(PROFILE).name, seed=SEED)")]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    result = run_notebook(path, tmp_path / "out", {"PROFILE": "smoke", "SEED": 7}, progress=False)
+    assert result["status"] == "ok", result["error"]
+    assert result["metrics"] == {"profile": "smoke", "seed": 7}
+    written = [str(p.relative_to(home)) for p in home.rglob("*")]
+    assert written == [], f"wrote into $HOME: {written}"

@@ -1,0 +1,33 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from facecourse.report import REPORTED, load_report, report
+
+
+def test_report_converts_and_merges_into_the_file(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "r.json"
+    monkeypatch.setenv("FACECOURSE_REPORT", str(target))
+    report(auc=torch.tensor(0.5), n=np.int64(3))
+    report(tar=np.float32(0.25), curve=np.array([1.0, 2.0]), name="arcface")
+    data = json.loads(target.read_text())
+    assert data == {"auc": 0.5, "n": 3, "tar": 0.25, "curve": [1.0, 2.0], "name": "arcface"}
+    assert REPORTED["tar"] == 0.25
+    assert "auc" in capsys.readouterr().out
+
+
+def test_report_refuses_what_it_cannot_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACECOURSE_REPORT", str(tmp_path / "r.json"))
+    with pytest.raises(TypeError, match="object"):
+        report(x=object())
+    with pytest.raises(TypeError, match="at least one"):
+        report()
+
+
+def test_a_damaged_report_file_is_named(tmp_path):
+    bad = tmp_path / "r.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match=r"r\.json: not a report file"):
+        load_report(bad)
