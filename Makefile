@@ -20,7 +20,7 @@ export PLAYWRIGHT_BROWSERS_PATH := $(CACHE)/playwright
 export MPLBACKEND ?= Agg
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install course test lab exercises bench clean help
+.PHONY: install browser course test lab exercises bench clean help
 
 help:
 	@echo "make course     run every lesson (papermill, PROFILE=$(PROFILE)) into runs/<timestamp>/"
@@ -42,8 +42,20 @@ $(VENV)/.installed: pyproject.toml
 course: install
 	$(BIN)/python -m facecourse course --profile $(PROFILE)
 
-test: install
-	$(BIN)/python -m pytest -p no:cacheprovider tests
+# The notebooks run twice: through papermill (tests/notebooks, parameters injected) and through
+# nbval (`--nbval-lax solutions`, profile from FACECOURSE_PROFILE since nbval takes no parameters).
+test: install browser
+	FACECOURSE_PROFILE=smoke $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax tests solutions
+
+# Headless Chromium for the widget test in a real browser (Debian's package; Playwright drives it).
+browser:
+	@mkdir -p $(CACHE)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser test ..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >$(CACHE)/apt.log 2>&1 \
+	      || echo "could not install chromium (see $(CACHE)/apt.log): the browser test will say so"; \
+	  else echo "no chromium: install it (e.g. apt-get install chromium) to run the browser test"; fi; }
 
 lab: install
 	$(BIN)/jupyter lab notebooks/

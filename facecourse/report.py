@@ -13,7 +13,7 @@ import numbers
 import os
 from pathlib import Path
 
-__all__ = ["report", "REPORTED", "load_report"]
+__all__ = ["report", "claim", "REPORTED", "load_report"]
 
 REPORTED: dict[str, object] = {}
 
@@ -67,3 +67,27 @@ def load_report(path) -> dict:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not a report file ({err}); delete it and run again") from err
+
+
+def claim(text: str, holds, *, strict: bool = True, **figures) -> bool:
+    """Check the claim a lesson teaches, in its own run, and record the verdict.
+
+    ``claim("ArcFace beats softmax at FAR=1e-3", tar_arc > tar_soft, strict=profile.strict,
+    tar_arc=tar_arc, tar_soft=tar_soft)`` reports the figures, records
+    ``claims[text] = True/False`` and, when ``strict`` (the laptop and gpu profiles), raises an
+    AssertionError if the claim does not hold. In the smoke profile (tiny data, seconds of
+    training) a claim that fails is shown but not enforced.
+    """
+    holds = bool(holds)
+    if figures:
+        report(**figures)
+    claims = dict(REPORTED.get("claims") or {})
+    claims[text] = holds
+    report(claims=claims)
+    if holds:
+        print(f"CLAIM HOLDS: {text}")
+    elif strict:
+        raise AssertionError(f"claim does not hold in this run: {text} (figures: {figures})")
+    else:
+        print(f"claim not met in this small run (not enforced outside strict profiles): {text}")
+    return holds

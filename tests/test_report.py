@@ -31,3 +31,15 @@ def test_a_damaged_report_file_is_named(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match=r"r\.json: not a report file"):
         load_report(bad)
+
+
+def test_claim_enforced_only_in_strict_profiles(tmp_path, monkeypatch, capsys):
+    from facecourse.report import claim
+    monkeypatch.setenv("FACECOURSE_REPORT", str(tmp_path / "r.json"))
+    assert claim("a beats b", 0.9 > 0.5, strict=True, a=0.9, b=0.5)
+    assert not claim("b beats a", False, strict=False)
+    assert "not enforced" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match=r"claim does not hold in this run: b beats a"):
+        claim("b beats a", 0.5 > 0.9, strict=True, a=0.9)
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["claims"] == {"a beats b": True, "b beats a": False} and data["a"] == 0.9

@@ -1,0 +1,225 @@
+"""Labeled Faces in the Wild: checksums, pairs files, `prepare_lfw` (align + cache), `load_lfw`.
+
+Huang, Ramesh, Berg, Learned-Miller, "Labeled Faces in the Wild: A Database for Studying Face
+Recognition in Unconstrained Environments", UMass TR 07-49, 2007. View 1 (`pairsDevTrain.txt`,
+`pairsDevTest.txt`) is for model development; View 2 (`pairs.txt`) is the 10-fold test protocol.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tarfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .archive import safe_extract, verify_checksum
+from .dataset import FaceDataset
+from .pairs import Pairs
+from .paths import default_cache_dir, find_lfw
+
+# official md5s (vis-www.cs.umass.edu/lfw) and sha256s of the repacked CI copy (../shared/data)
+CHECKSUMS = {
+    "lfw-deepfunneled.tgz": {"md5": ["68331da3eb755a505a502b5aacb3c201"],
+                             "sha256": ["b3265d347b48c89a5bdaeea12878d7196087f598e40231ff10f3689f356a290e"]},
+    "pairs.txt": {"md5": ["9f1ba174e4e1c508ff7cdf10ac338a7d"]},
+    "pairsDevTrain.txt": {"md5": ["4f27cbf15b2da4a85c1907eb4181ad21"]},
+    "pairsDevTest.txt": {"md5": ["5132f7440eb68cf58910c8a45a2ac10b"]},
+    "people.txt": {"md5": ["450f0863dd89e85e73936a6d71a3474b"]},
+    "peopleDevTrain.txt": {"md5": ["54eaac34beb6d042ed3a7d883e247a21"]},
+    "peopleDevTest.txt": {"md5": ["e4bf5be0a43b5dcd9dc5ccfcb8fb19c5"]},
+}
+TEXT_FILES = ("pairs.txt", "pairsDevTrain.txt", "pairsDevTest.txt", "peopleDevTrain.txt", "peopleDevTest.txt")
+_IMAGE = re.compile(r"^lfw-deepfunneled/([^/]+)/\1_(\d{4})\.jpg$")
+
+
+def read_pairs(path: str | Path) -> tuple[list[tuple[str, int, str, int]], np.ndarray]:
+    """Parse an LFW pairs file: ([(name1, i1, name2, i2)], fold (P,)). `pairs.txt` starts with
+    "10 300" (10 folds of 300 matched then 300 mismatched); View 1 files with the count."""
+    path = Path(path)
+    lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+    head = [int(x) for x in lines[0]]
+    folds, n = (head[0], head[1]) if len(head) == 2 else (1, head[0])
+    rows = []
+    for k, parts in enumerate(lines[1:], start=2):
+        if len(parts) == 3:
+            rows.append((parts[0], int(parts[1]), parts[0], int(parts[2])))
+        elif len(parts) == 4:
+            rows.append((parts[0], int(parts[1]), parts[2], int(parts[3])))
+        else:
+            raise ValueError(f"{path} line {k}: {' '.join(parts)!r} is neither 'name i j' nor "
+                             "'name1 i name2 j'; the file is damaged: download it again.")
+    if len(rows) != 2 * folds * n:
+        raise ValueError(f"{path}: header says {folds} x 2 x {n} pairs but the file has {len(rows)}; "
+                         "it is truncated: download it again.")
+    return rows, np.repeat(np.arange(folds), 2 * n)
+
+
+def read_people(path: str | Path) -> list[tuple[str, int]]:
+    """Parse `peopleDevTrain.txt` / `peopleDevTest.txt` / `people.txt`: [(name, image count)]."""
+    return [(p[0], int(p[1])) for p in (ln.split() for ln in Path(path).read_text().splitlines()) if len(p) == 2]
+
+
+def _source_files(source: Path) -> tuple[Path, Path]:
+    """(archive or extracted folder, folder with the text files) for a source dir or tgz."""
+    if source.is_file():
+        return source, source.parent
+    for cand in (source / "lfw-deepfunneled.tgz", source / "lfw-deepfunneled"):
+        if cand.exists():
+            return cand, source
+    raise FileNotFoundError(f"prepare lfw: no lfw-deepfunneled.tgz (or extracted lfw-deepfunneled/) in "
+                            f"{source}; download it as datasets/lfw.md describes.")
+
+
+def lfw_inventory(archive: str | Path) -> dict[str, int]:
+    """Images and identities listed in the tarball (fast: reads the member list only)."""
+    names = [m.name for m in tarfile.open(archive).getmembers() if m.isfile()]
+    hits = [h for h in map(_IMAGE.match, names) if h]
+    return {"images": len(hits), "identities": len({h[1] for h in hits})}
+
+
+_WORKER = {}
+
+
+def _align_one(args):
+    path, sizes = args
+    from PIL import Image
+    from .align import DlibLandmarker, align, centre_crop
+    if "lm" not in _WORKER:
+        _WORKER["lm"] = DlibLandmarker()
+    img = np.asarray(Image.open(path).convert("RGB"))
+    pts = _WORKER["lm"](img)
+    crops = [align(img, pts, s) if pts is not None else centre_crop(img, s) for s in sizes]
+    return crops, pts
+
+
+def prepare_lfw(source: str | Path | None = None, out: str | Path | None = None, workers: int | None = None,
+                names: list[str] | None = None, limit: int | None = None, verify: bool = True,
+                sizes=(112, 64), progress: bool = True) -> Path:
+    """Extract (safely), verify, detect and align LFW; write `images_<size>.npy` uint8
+    (N, 3, size, size), `index.json` (files, labels, names, landmarks, fallbacks) and the pairs
+    files into `out` (default `<cache>/lfw`). `names`/`limit`: only these / the first `limit`
+    people (sorted), for quick tests. Returns `out`."""
+    from tqdm import tqdm
+    source = Path(source) if source is not None else find_lfw()
+    if source is None or not source.exists():
+        raise FileNotFoundError(f"prepare lfw: source {source} not found; download LFW (datasets/lfw.md) and "
+                                "pass its folder, or set FACECOURSE_DATA.")
+    archive, text_dir = _source_files(source)
+    out = Path(out) if out is not None else default_cache_dir() / "lfw"
+    t0 = time.time()
+    for fname in TEXT_FILES:
+        if not (text_dir / fname).is_file():
+            raise FileNotFoundError(f"prepare lfw: {text_dir / fname} is missing; download it from the LFW site.")
+    if verify:
+        for p in [archive] * archive.is_file() + [text_dir / f for f in TEXT_FILES]:
+            verify_checksum(p, CHECKSUMS[p.name])
+    raw = out / "raw"
+    wanted = set(names) if names else None
+    if archive.is_file():
+        def keep(member: str) -> bool:
+            parts = member.split("/")
+            return wanted is None or (len(parts) > 1 and parts[1] in wanted) or len(parts) == 1
+        safe_extract(archive, raw, keep)
+        folder = raw / "lfw-deepfunneled"
+    else:
+        folder = archive
+    people = sorted(p.name for p in folder.iterdir() if p.is_dir() and (wanted is None or p.name in wanted))
+    if limit is not None:
+        people = people[:limit]
+    files = [f for person in people for f in sorted((folder / person).glob("*.jpg"))]
+    if not files:
+        raise ValueError(f"prepare lfw: no images found under {folder} for the chosen people.")
+    workers = workers or os.cpu_count() or 1
+    jobs = [(str(f), tuple(sizes)) for f in files]
+    if workers > 1:
+        with Pool(workers) as pool:
+            results = list(tqdm(pool.imap(_align_one, jobs, chunksize=16), total=len(jobs),
+                                desc="align LFW", disable=not progress))
+    else:
+        results = [_align_one(j) for j in tqdm(jobs, desc="align LFW", disable=not progress)]
+    out.mkdir(parents=True, exist_ok=True)
+    for k, s in enumerate(sizes):
+        arr = np.stack([r[0][k] for r in results]).transpose(0, 3, 1, 2)
+        np.save(out / f"images_{s}.npy", np.ascontiguousarray(arr))
+    label_of = {p: i for i, p in enumerate(people)}
+    fallbacks = [f.relative_to(folder).as_posix() for f, r in zip(files, results) if r[1] is None]
+    index = {"names": people, "files": [f.relative_to(folder).as_posix() for f in files],
+             "labels": [label_of[f.parent.name] for f in files],
+             "landmarks": [None if r[1] is None else r[1].tolist() for r in results],
+             "fallbacks": fallbacks, "complete": wanted is None and limit is None,
+             "seconds": round(time.time() - t0, 1), "sizes": list(sizes)}
+    (out / "index.json").write_text(json.dumps(index))
+    for fname in TEXT_FILES:
+        shutil.copyfile(text_dir / fname, out / fname)
+    return out
+
+
+@dataclass
+class LFW:
+    """Prepared LFW: `dataset` (all images), `view2` (6,000 pairs, 10 folds), `dev_train` and
+    `dev_test` (View 1), identity lists, and the images that fell back to a centre crop."""
+    dataset: FaceDataset
+    view2: Pairs
+    dev_train: Pairs
+    dev_test: Pairs
+    devtrain_identities: list[str]
+    devtest_identities: list[str]
+    fallbacks: list[str] = field(default_factory=list)
+
+    def devtrain(self) -> FaceDataset:
+        """The images of DevTrain identities (disjoint from DevTest's), to train on."""
+        keep = set(self.devtrain_identities)
+        names = self.dataset.identity_names
+        labels = self.dataset.labels.numpy()
+        return self.dataset.subset(np.flatnonzero([names[c] in keep for c in labels]))
+
+
+def _pairs_for(path: Path, index_of: dict, strict: bool) -> Pairs:
+    rows, fold = read_pairs(path)
+    a, b, same, keep = [], [], [], []
+    for k, (n1, i1, n2, i2) in enumerate(rows):
+        f1, f2 = f"{n1}/{n1}_{i1:04d}.jpg", f"{n2}/{n2}_{i2:04d}.jpg"
+        missing = [f for f in (f1, f2) if f not in index_of]
+        if missing:
+            if strict:
+                raise ValueError(f"{path}: pair {k + 1} names {missing[0]}, which is not in the prepared "
+                                 "images; the pairs file and the image archive do not match. Prepare again "
+                                 "from the official files (datasets/lfw.md).")
+            continue
+        a.append(index_of[f1]), b.append(index_of[f2]), same.append(n1 == n2), keep.append(fold[k])
+    return Pairs(np.array(a, np.int64), np.array(b, np.int64), np.array(same, bool), np.array(keep, np.int64))
+
+
+def load_lfw(root: str | Path | None = None, image_size: int = 112, mmap: bool = True) -> LFW:
+    """Load prepared LFW (see `prepare_lfw`) from `root` (default `<cache>/lfw`)."""
+    root = Path(root) if root is not None else default_cache_dir() / "lfw"
+    index_file = root / "index.json"
+    if not index_file.is_file():
+        raise FileNotFoundError(f"load_lfw: {root} is not a prepared LFW folder (no index.json). Run "
+                                f"`python -m facecourse.data prepare lfw <folder with lfw-deepfunneled.tgz> "
+                                f"--out {root}` first.")
+    index = json.loads(index_file.read_text())
+    npy = root / f"images_{image_size}.npy"
+    if not npy.is_file():
+        raise FileNotFoundError(f"load_lfw: {npy} is missing; sizes prepared: {index['sizes']}. "
+                                "Prepare again with that size.")
+    images = torch.from_numpy(np.load(npy, mmap_mode="c" if mmap else None))  # "c": copy-on-write map
+    lm = np.array([[[np.nan, np.nan]] * 5 if p is None else p for p in index["landmarks"]], np.float32)
+    fb = set(index["fallbacks"])
+    meta = {"fallback": np.array([f in fb for f in index["files"]])}
+    ds = FaceDataset(images, index["labels"], index["names"], meta, name="lfw")
+    ds.files, ds.source_landmarks = index["files"], lm
+    index_of = {f: i for i, f in enumerate(index["files"])}
+    strict = bool(index["complete"])
+    return LFW(ds, _pairs_for(root / "pairs.txt", index_of, strict),
+               _pairs_for(root / "pairsDevTrain.txt", index_of, strict),
+               _pairs_for(root / "pairsDevTest.txt", index_of, strict),
+               [n for n, _ in read_people(root / "peopleDevTrain.txt")],
+               [n for n, _ in read_people(root / "peopleDevTest.txt")], index["fallbacks"])

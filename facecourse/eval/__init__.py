@@ -1,0 +1,23 @@
+"""Evaluation: embeddings, 1:1 verification, 1:N identification, clustering.
+
+Scores everywhere: higher = more similar, accept when ``score >= threshold``.
+"""
+from .clustering import (
+    ari, bcubed_f, choose_k, cluster_agglomerative, cluster_kmeans, cluster_threshold, nmi,
+    pairwise_prf,
+)
+from .embeddings import all_pairs_scores, embed, evaluate_verification, pair_scores
+from .identification import dir_at_far, identification, leave_one_out_rank1, scan_gallery
+from .verification import (
+    FARResolutionWarning, auc, eer, far_key, kfold_accuracy, roc, tar_at_far, val_at_far,
+    verification_metrics,
+)
+
+__all__ = [
+    "embed", "pair_scores", "all_pairs_scores", "evaluate_verification",
+    "roc", "auc", "eer", "tar_at_far", "val_at_far", "kfold_accuracy", "verification_metrics",
+    "far_key", "FARResolutionWarning",
+    "identification", "leave_one_out_rank1", "dir_at_far", "scan_gallery",
+    "cluster_kmeans", "cluster_agglomerative", "cluster_threshold", "choose_k",
+    "nmi", "ari", "pairwise_prf", "bcubed_f",
+]

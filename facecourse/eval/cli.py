@@ -1,0 +1,127 @@
+"""`python -m facecourse eval`: verification metrics of a trained checkpoint.
+
+    python -m facecourse eval --checkpoint runs/a/checkpoint.pt --data lfw --protocol view2
+    python -m facecourse eval --checkpoint runs/a/checkpoint.pt --data synthetic --flip \
+        --out runs/a/eval.json
+
+Data: ``lfw`` (the prepared LFW cache, `python -m facecourse.data prepare lfw ...` first),
+``synthetic`` (held-out synthetic identities, a different seed from the training set), or a
+folder: with protocol view2/devtest a prepared LFW folder, else one sub-folder per identity.
+Protocols: ``view2`` (LFW pairs.txt, 10 official folds), ``devtest`` (pairsDevTest.txt),
+``synthetic`` (`facecourse.data.make_pairs`, 10 folds, plus leave-one-out Rank-1).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+LFW_PROTOCOLS = {"view2": "view2", "devtest": "dev_test"}  # protocol -> LFW attribute
+
+TABLE_KEYS = ("acc_mean", "acc_std", "auc", "eer", "far_resolution", "tar@far=1e-1", "tar@far=1e-2",
+              "tar@far=1e-3", "tar@far=1e-4", "threshold", "rank1")
+
+
+def _load(args, cfg):
+    """(dataset, pairs) for the chosen data and protocol (facecourse.data does the loading)."""
+    from facecourse import data
+
+    size = cfg.model.image_size
+    if args.protocol in LFW_PROTOCOLS:
+        if args.data == "synthetic":
+            raise ValueError(f"--protocol {args.protocol} is an LFW protocol; use --data lfw (or "
+                             "a prepared LFW folder), or --protocol synthetic with --data synthetic")
+        root = None if args.data == "lfw" else Path(args.data)  # None: the prepared cache
+        lfw = data.load_lfw(root, image_size=size)
+        return lfw.dataset, getattr(lfw, LFW_PROTOCOLS[args.protocol])
+    if args.data == "lfw":
+        raise ValueError("--data lfw goes with --protocol view2 or devtest")
+    if args.data == "synthetic":
+        dataset = data.SyntheticFaces(args.num_identities, args.images_per_identity,
+                                      image_size=size, difficulty=cfg.data.difficulty,
+                                      seed=cfg.data.seed + 10_000 + args.seed)
+    else:
+        if not Path(args.data).is_dir():
+            raise FileNotFoundError(f"--data {args.data!r} is not lfw, synthetic or a folder")
+        dataset = data.ImageFolderFaces(args.data, image_size=size)
+    return dataset, data.make_pairs(dataset, args.num_pairs, seed=args.seed, folds=10)
+
+
+def _clean(value):
+    """JSON-safe: numpy scalars/arrays to Python, non-finite floats to None."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def format_table(results: dict) -> str:
+    """The headline numbers, one per line."""
+    rows = [(k, results[k]) for k in TABLE_KEYS if k in results]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}"
+                     for k, v in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m facecourse eval",
+                                     description="Verification metrics of a fit() checkpoint.")
+    parser.add_argument("--checkpoint", required=True, help="checkpoint.pt written by fit()")
+    parser.add_argument("--data", default="lfw", help="lfw | synthetic | a folder")
+    parser.add_argument("--protocol", default="view2", choices=[*LFW_PROTOCOLS, "synthetic"])
+    parser.add_argument("--flip", action="store_true", help="flip test-time augmentation")
+    parser.add_argument("--metric", default="cosine", choices=["cosine", "sqeuclidean"])
+    parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--device", default=None, help="cpu | cuda | cuda:1 (default: cuda if "
+                                                       "available)")
+    parser.add_argument("--num-pairs", type=int, default=6000, help="synthetic protocol: pairs")
+    parser.add_argument("--num-identities", type=int, default=100, help="synthetic data")
+    parser.add_argument("--images-per-identity", type=int, default=10, help="synthetic data")
+    parser.add_argument("--seed", type=int, default=0, help="synthetic data and pairs")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from facecourse.train.export import backbone_from_checkpoint
+
+    from .embeddings import embed, evaluate_verification, pair_scores
+    from .identification import leave_one_out_rank1
+    from .verification import verification_metrics
+
+    try:
+        backbone, cfg = backbone_from_checkpoint(args.checkpoint)
+        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dataset, pairs = _load(args, cfg)
+        backbone.to(device)
+        amp = device.startswith("cuda")
+        if args.protocol == "synthetic":  # every image: also leave-one-out Rank-1
+            emb = embed(backbone, dataset, batch_size=args.batch_size, flip=args.flip,
+                        device=device, amp=amp)
+            scores = pair_scores(emb, pairs, metric=args.metric)
+            results = verification_metrics(scores, pairs.issame, folds=pairs.fold)
+            results.update(leave_one_out_rank1(emb, dataset.labels))
+        else:  # only the images some pair uses (7,701 of LFW's 13,233)
+            results = evaluate_verification(backbone, dataset, pairs, flip=args.flip,
+                                            metric=args.metric, batch_size=args.batch_size,
+                                            device=device, amp=amp)
+        results["num_images"] = int(len(dataset))
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    results = {"checkpoint": str(args.checkpoint), "data": args.data,
+               "protocol": args.protocol, "flip": args.flip, "metric": args.metric, **results}
+    print(f"{args.protocol} on {args.data} ({results['n_pairs']} pairs, flip={args.flip})")
+    print(format_table(results))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(_clean(results), indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return 0

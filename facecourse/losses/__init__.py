@@ -1,0 +1,21 @@
+"""Classification heads (one margin base) and metric-learning losses."""
+from . import arcface, combined, cosface, curricularface, softmax, sphereface, subcenter  # noqa: F401  (registers)
+from .arcface import ArcFaceHead
+from .base import MarginHead, angle, arcface_target, create_head, list_heads, register_head
+from .center import CenterLoss
+from .combined import CombinedMarginHead
+from .contrastive import ContrastiveLoss
+from .cosface import CosFaceHead
+from .curricularface import CurricularFaceHead
+from .partial_fc import PartialFC, distributed_cross_entropy
+from .softmax import NormFaceHead, SoftmaxHead
+from .sphereface import SphereFaceHead
+from .subcenter import SubCenterArcFaceHead
+from .triplet import TripletLoss, squared_distances
+
+__all__ = [
+    "ArcFaceHead", "CenterLoss", "CombinedMarginHead", "ContrastiveLoss", "CosFaceHead", "CurricularFaceHead",
+    "MarginHead", "NormFaceHead", "PartialFC", "SoftmaxHead", "SphereFaceHead", "SubCenterArcFaceHead",
+    "TripletLoss", "angle", "arcface_target", "create_head", "distributed_cross_entropy", "list_heads",
+    "register_head", "squared_distances",
+]

@@ -1,0 +1,20 @@
+"""Training: dataclass configs, `fit()`, samplers, schedules, checkpoints, DDP, ONNX export.
+
+Taught in the lessons on training a face model (classification, triplet and siamese
+objectives); `python -m facecourse train` runs the same `fit`.
+"""
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import DataConfig, HeadConfig, ModelConfig, OptimConfig, TrainConfig
+from .export import backbone_from_checkpoint, export_onnx, onnx_embeddings
+from .fit import FitResult, TrainingDiverged, fit
+from .optim import WarmupSchedule, build_optimizer, build_scheduler, param_groups
+from .recipes import RECIPES, get_recipe
+from .samplers import PairBatchSampler, PairView, PKBatchSampler, RandomBatchSampler, make_sampler
+
+__all__ = [
+    "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "fit", "FitResult",
+    "TrainingDiverged", "load_checkpoint", "save_checkpoint", "export_onnx", "onnx_embeddings",
+    "backbone_from_checkpoint", "param_groups", "build_optimizer", "build_scheduler",
+    "WarmupSchedule", "RECIPES", "get_recipe", "RandomBatchSampler", "PKBatchSampler",
+    "PairBatchSampler", "PairView", "make_sampler",
+]

@@ -1,0 +1,78 @@
+"""Build the pieces of a run from its config: data set, backbone, head, batches on the device."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+def build_train_set(data_cfg, image_size: int):
+    """The training set named by `DataConfig.source` (used when fit() is given none).
+
+    lfw: `data.root` is a prepared LFW folder ("" = the cache `load_lfw` defaults to)."""
+    from facecourse import data
+
+    if data_cfg.source == "synthetic":
+        return data.SyntheticFaces(data_cfg.num_identities, data_cfg.images_per_identity,
+                                   image_size=image_size, difficulty=data_cfg.difficulty,
+                                   seed=data_cfg.seed)
+    root = Path(data_cfg.root) if data_cfg.root else None
+    if data_cfg.source == "lfw":  # a prepared LFW (python -m facecourse.data prepare lfw ...);
+        # train on the DevTrain identities only: they are disjoint from the DevTest pairs
+        return data.load_lfw(root, image_size=image_size).devtrain()
+    if data_cfg.source == "folder":
+        if root is None:
+            raise ValueError("data.source='folder' needs data.root: a folder with one "
+                             "sub-folder of images per identity")
+        return data.ImageFolderFaces(root, image_size=image_size)
+    raise ValueError(f"data.source={data_cfg.source!r}: use synthetic, lfw or folder")
+
+
+def build_backbone(model_cfg) -> nn.Module:
+    from facecourse.models import create_backbone
+
+    return create_backbone(model_cfg.backbone, embedding_dim=model_cfg.embedding_dim,
+                           image_size=model_cfg.image_size, width=model_cfg.width,
+                           neck=model_cfg.neck, dropout=model_cfg.dropout)
+
+
+def build_head(head_cfg, embedding_dim: int, num_classes: int) -> nn.Module:
+    from facecourse.losses import create_head
+
+    return create_head(head_cfg.name, embedding_dim, num_classes, **head_cfg.kwargs())
+
+
+def labels_of(dataset) -> torch.Tensor:
+    """The int64 labels (N,) of a FaceDataset, a TensorDataset, or any (image, label) set."""
+    if hasattr(dataset, "labels"):
+        return torch.as_tensor(dataset.labels, dtype=torch.int64)
+    if hasattr(dataset, "tensors"):
+        return dataset.tensors[1].long()
+    return torch.tensor([int(dataset[i][1]) for i in range(len(dataset))], dtype=torch.int64)
+
+
+def in_memory_images(dataset) -> torch.Tensor | None:
+    """The (N, 3, H, W) uint8 tensor of an in-memory FaceDataset, else None."""
+    images = getattr(dataset, "images", None)
+    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and images.ndim == 4:
+        return images
+    return None
+
+
+def to_float(images_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the FaceDataset convention (done on the device)."""
+    return images_uint8.float().div_(127.5).sub_(1.0)
+
+
+def flip_mask(seed: int, step: int, global_batch: int, lo: int, n: int) -> torch.Tensor:
+    """Which of this process's n images to mirror at `step`: a slice of a global draw, so the
+    augmentation is the same for any world size and for a resumed run."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    return (torch.rand(global_batch, generator=g) < 0.5)[lo:lo + n]
+
+
+def flip(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mirror the images where `mask` is True (B, 3, H, W); out of place."""
+    mask = mask.to(images.device).view(-1, 1, 1, 1)
+    return torch.where(mask, images.flip(-1), images)

@@ -1,0 +1,61 @@
+"""Export a trained backbone to ONNX and run it with onnxruntime.
+
+The graph maps images (batch, 3, H, W) in [-1, 1] to embeddings (batch, D), not normalized
+(the same contract as `create_backbone`); the batch axis is dynamic. We use torch's
+TorchScript-based exporter (`dynamo=False`): it needs no extra package, works offline and
+handles every backbone of facecourse.models.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .build import build_backbone
+from .checkpoint import load_checkpoint
+from .config import TrainConfig
+
+
+def backbone_from_checkpoint(path: str | Path) -> tuple[nn.Module, TrainConfig]:
+    """Rebuild the backbone of a `fit` checkpoint from the config stored in it (eval mode)."""
+    state = load_checkpoint(path)
+    cfg = TrainConfig.from_dict(state["config"])
+    backbone = build_backbone(cfg.model)
+    try:
+        backbone.load_state_dict(state["backbone"])
+    except RuntimeError as e:
+        raise ValueError(f"checkpoint {str(path)!r}: its weights do not fit the backbone its "
+                         f"config describes ({cfg.model}); was it trained with a custom "
+                         f"backbone passed to fit()? Export that module with export_onnx.\n{e}")
+    return backbone.eval(), cfg
+
+
+def export_onnx(backbone: nn.Module, path: str | Path, image_size: int,
+                opset: int = 17) -> Path:
+    """Write `backbone` (in eval mode, on CPU) as an ONNX graph with a dynamic batch axis."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    was_training = backbone.training
+    device = next(backbone.parameters()).device
+    backbone = backbone.cpu().eval()
+    example = torch.zeros(2, 3, image_size, image_size)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # "legacy exporter" notice
+            torch.onnx.export(backbone, (example,), str(path), dynamo=False, opset_version=opset,
+                              input_names=["images"], output_names=["embeddings"],
+                              dynamic_axes={"images": {0: "batch"}, "embeddings": {0: "batch"}})
+    finally:
+        backbone.to(device).train(was_training)
+    return path
+
+
+def onnx_embeddings(path: str | Path, images: torch.Tensor) -> np.ndarray:
+    """Run the exported graph with onnxruntime (CPU): images (B, 3, H, W) -> (B, D)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"images": images.detach().cpu().float().numpy()})[0]

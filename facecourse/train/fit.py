@@ -1,0 +1,317 @@
+"""`fit(cfg)`: the one training loop every lesson and `python -m facecourse train` run.
+
+Read it top to bottom: set up (devices, data, model, optimizer, resume), then a plain loop of
+forward -> loss -> backward -> step, with logging and checkpoints at fixed steps. Objectives:
+
+- classification: a margin head + cross-entropy (ArcFace, arXiv:1801.07698), optionally plus
+  lambda * center loss (Wen et al., ECCV 2016) whose centers move with their own rate alpha;
+- triplet: FaceNet's triplet loss on P x K batches (arXiv:1503.03832);
+- siamese: contrastive loss on image pairs (Hadsell et al., CVPR 2006) + ce_weight * the
+  head's cross-entropy (DeepID2, arXiv:1406.4773).
+
+The device is synchronised only at log and checkpoint steps, so the loop runs as fast as a
+hand-written one (bench/train_speed.py measures it).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from . import build, distributed
+from .checkpoint import (CHECKPOINT_NAME, load_checkpoint, save_checkpoint, set_rng_state,
+                         training_state)
+from .config import TrainConfig, validate
+from .history import History
+from .optim import build_optimizer, build_scheduler, param_groups
+from .samplers import PairView, make_sampler
+
+KILL_ENV = "FACECOURSE_KILL_AT_STEP"  # tests: SIGKILL this process right after that step
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
+
+
+@dataclass
+class FitResult:
+    backbone: nn.Module  # the trained backbone (on the training device, train mode off)
+    head: nn.Module | None  # the trained head (None for triplet training)
+    history: list  # one dict per log step: step, epoch, loss, lr, head_lr, img_per_s, time_s
+    out_dir: Path | None  # where config.json, history.csv/jsonl and the checkpoint are
+    checkpoint_path: Path | None  # out_dir/checkpoint.pt (None when out_dir is None)
+
+    @property
+    def checkpoint(self) -> Path | None:
+        return self.checkpoint_path
+
+
+class _Net(nn.Module):
+    """backbone + head as one module, so DDP syncs both with one set of hooks."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module | None):
+        super().__init__()
+        self.backbone, self.head = backbone, head
+
+    def forward(self, images, labels):
+        embeddings = self.backbone(images)  # (B, D)
+        logits = None if self.head is None else self.head(embeddings, labels)  # (B, C)
+        return embeddings, logits
+
+
+def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
+        head: nn.Module | None = None, teacher: nn.Module | None = None) -> FitResult:
+    """Train `backbone` (+ `head`) on `train_set` as `cfg` says; return them and the history.
+
+    `train_set`: a FaceDataset (or any dataset of (image, label)); None = build cfg.data.
+    `backbone`, `head`: start from these modules (stage-2 fine-tuning) instead of new ones.
+    `teacher`: a frozen backbone; adds cfg.distill_weight * (1 - cos(student, teacher)).
+    """
+    validate(cfg)
+    info = distributed.setup(cfg.device)
+    device, main = info.device, info.is_main
+    torch.manual_seed(cfg.seed), np.random.seed(cfg.seed), random.seed(cfg.seed)
+
+    # ---- data: a sampler that cuts global batches from (seed, epoch), sharded by rank
+    if train_set is None:
+        train_set = build.build_train_set(cfg.data, cfg.model.image_size)
+    labels = build.labels_of(train_set)  # (N,)
+    ages = getattr(train_set, "meta", {}).get("age") if hasattr(train_set, "meta") else None
+    sampler = make_sampler(cfg.data, labels, cfg.batch_size, cfg.seed, info.rank,
+                           info.world_size, ages)
+    steps_per_epoch = sampler.steps_per_epoch
+    total_steps = cfg.max_steps or max(1, int(round(cfg.epochs * steps_per_epoch)))
+    images_u8 = build.in_memory_images(train_set) if cfg.data.workers == 0 else None
+    pairs = cfg.objective == "siamese"
+
+    # ---- model, losses, optimizer
+    num_classes = int(getattr(train_set, "num_classes", 0) or int(labels.max()) + 1)
+    backbone = backbone if backbone is not None else build.build_backbone(cfg.model)
+    use_head = cfg.objective == "classification" or (pairs and cfg.ce_weight > 0)
+    if head is None and use_head:
+        head = build.build_head(cfg.head, cfg.model.embedding_dim, num_classes)
+    channels_last = cfg.channels_last if cfg.channels_last != "auto" else device.type == "cuda"
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    backbone.to(device, memory_format=memory_format).train()
+    if head is not None:
+        head.to(device).train(use_head)
+    center_loss = None
+    if cfg.objective == "classification" and cfg.center_loss_weight > 0:
+        from facecourse.losses import CenterLoss
+        center_loss = CenterLoss(num_classes, cfg.model.embedding_dim,
+                                 alpha=cfg.center_alpha).to(device)
+    if cfg.objective == "triplet":
+        from facecourse.losses import TripletLoss
+        triplet_loss = TripletLoss(margin=cfg.triplet_margin, mining=cfg.mining)
+    if pairs:
+        from facecourse.losses import ContrastiveLoss
+        kw = {"margin": cfg.contrastive_margin, "form": cfg.contrastive_form}
+        contrastive_loss = ContrastiveLoss(**{k: v for k, v in kw.items() if v is not None})
+    if teacher is not None:
+        if cfg.distill_weight <= 0:
+            raise ValueError("fit(teacher=...) needs cfg.distill_weight > 0 (the weight of "
+                             "1 - cos(student, teacher)); set it, or pass no teacher")
+        teacher.to(device, memory_format=memory_format).eval().requires_grad_(False)
+    optimizer = build_optimizer(param_groups(backbone, head if use_head else None, cfg.optim),
+                                cfg.optim)
+    scheduler = build_scheduler(optimizer, cfg.optim, total_steps, steps_per_epoch)
+    amp = cfg.amp if cfg.amp != "auto" else ("fp16" if device.type == "cuda" else "off")
+    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
+
+    # ---- output folder, resume
+    out_dir = Path(cfg.out_dir) if cfg.out_dir else None
+    ckpt_path = out_dir / CHECKPOINT_NAME if out_dir else None
+    step = 0
+    resume_from = _resume_path(cfg, ckpt_path)
+    if resume_from is not None:
+        state = load_checkpoint(resume_from, map_location=device)
+        backbone.load_state_dict(state["backbone"])
+        if head is not None and state.get("head") is not None:
+            head.load_state_dict(state["head"])
+        if center_loss is not None and state.get("center_loss") is not None:
+            center_loss.load_state_dict(state["center_loss"])
+        optimizer.load_state_dict(state["optimizer"])
+        # the schedule itself comes from cfg (a resumed run may train longer); keep the step
+        sched = {**state["scheduler"], "lr_lambdas": [None] * len(scheduler.lr_lambdas)}
+        scheduler.load_state_dict(sched)
+        scaler.load_state_dict(state["scaler"])
+        step = int(state["step"])
+        if main:
+            set_rng_state(state["rng"])
+        else:
+            torch.manual_seed(cfg.seed * 1_000_003 + step * 7919 + info.rank)
+    history = History(out_dir if main else None, keep_until=step if resume_from else 0)
+    if out_dir is not None and main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+
+    net = _Net(backbone, head if use_head else None)
+    model = DistributedDataParallel(net) if info.world_size > 1 else net
+    loader = None
+    if images_u8 is None:  # a DataLoader fetches images one by one (workers optional)
+        loader = torch.utils.data.DataLoader(PairView(train_set) if pairs else train_set,
+                                             batch_sampler=sampler, num_workers=cfg.data.workers,
+                                             pin_memory=device.type == "cuda")
+    per_rank = cfg.batch_size // info.world_size
+    kill_at = int(os.environ.get(KILL_ENV, "0"))
+
+    def batches_from(step):
+        """This process's batches from global `step` on, epoch after epoch: on the device."""
+        while True:
+            epoch, start = divmod(step, steps_per_epoch)
+            sampler.set_epoch(epoch, start)
+            source = sampler if loader is None else loader
+            for s, idx in enumerate(source, epoch * steps_per_epoch + start):  # global steps
+                mask = build.flip_mask(cfg.seed, s, cfg.batch_size, info.rank * per_rank,
+                                       per_rank) if cfg.data.augment else None
+                if loader is None:
+                    idx = torch.as_tensor(idx)  # (b,) or (b, 2) pairs
+                    parts = [idx] if not pairs else [idx[:, 0], idx[:, 1]]
+                    ims = [images_u8[i].to(device, non_blocking=True) for i in parts]
+                    lbs = [labels[i].to(device, non_blocking=True) for i in parts]
+                    ims = [build.to_float(x if mask is None else build.flip(x, mask)) for x in ims]
+                else:
+                    batch = [t.to(device, non_blocking=True) for t in idx]
+                    ims, lbs = (batch[:2], batch[3:]) if pairs else (batch[:1], batch[1:])
+                    ims = [x if mask is None else build.flip(x, mask) for x in ims]
+                yield [x.contiguous(memory_format=memory_format) for x in ims], lbs
+            step = (epoch + 1) * steps_per_epoch
+
+    def loss_of(ims, lbs):
+        """The objective on one batch (inside autocast)."""
+        images = torch.cat(ims) if pairs else ims[0]  # siamese: both sides in one pass
+        targets = torch.cat(lbs)  # (B,) or (2B,)
+        embeddings, logits = model(images, targets)  # (B, D), (B, C)
+        if cfg.objective == "classification":
+            loss = F.cross_entropy(logits.float(), targets)
+            if center_loss is not None:
+                loss = loss + cfg.center_loss_weight * center_loss(embeddings.float(), targets)
+        elif cfg.objective == "triplet":
+            loss = triplet_loss(embeddings.float(), targets)
+        else:
+            emb_a, emb_b = embeddings.float().chunk(2)  # (B, D) each
+            loss = contrastive_loss(emb_a, emb_b, lbs[0] == lbs[1])
+            if logits is not None:
+                loss = loss + cfg.ce_weight * F.cross_entropy(logits.float(), targets)
+        if teacher is not None and cfg.distill_weight > 0:
+            with torch.no_grad():
+                target_emb = teacher(images).float()  # (B, D)
+            cos = F.cosine_similarity(embeddings.float(), target_emb, dim=1)  # (B,)
+            loss = loss + cfg.distill_weight * (1 - cos).mean()
+        return loss, embeddings, targets
+
+    # ---- the loop
+    from tqdm.auto import tqdm
+    bar = tqdm(total=total_steps, initial=step, disable=not (cfg.progress and main),
+               desc="train", dynamic_ncols=True)
+    loss_sum = torch.zeros((), device=device)  # losses since the last log step
+    bad = torch.full((2,), -1.0, device=device)  # first non-finite (step, loss); -1 = none
+    step_t = torch.full((), float(step), device=device)  # the step, kept on the device
+    last_log_step, last_log_time, t0 = step, time.perf_counter(), time.perf_counter()
+    try:
+        for ims, lbs in batches_from(step) if step < total_steps else []:
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                loss, embeddings, targets = loss_of(ims, lbs)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.optim.clip_grad_norm > 0:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                params = [p for g in optimizer.param_groups for p in g["params"]]
+                torch.nn.utils.clip_grad_norm_(params, cfg.optim.clip_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            if center_loss is not None:  # Wen et al. Eq. (4): c_j -= alpha * delta c_j
+                center_loss.update_centers(embeddings.detach().float(), targets)
+                if info.world_size > 1:
+                    for buf in center_loss.buffers():
+                        buf.copy_(distributed.all_reduce_mean(buf, info))
+            step += 1
+            step_t += 1
+            loss = loss.detach()
+            first = (~torch.isfinite(loss)) & (bad[0] < 0)  # no sync: checked at log steps
+            bad = torch.where(first, torch.stack([step_t, loss.float()]), bad)
+            loss_sum += loss
+            bar.update(1)
+            is_last = step >= total_steps
+            save_now = ckpt_path is not None and (
+                is_last or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0))
+            log_now = is_last or step % cfg.log_every == 0
+            if log_now or save_now:  # the only syncs: stop on NaN/Inf before logging/saving
+                _check_finite(bad, info, ckpt_path, cfg, step,
+                              optimizer.param_groups if save_now else None)
+            if log_now:
+                now = time.perf_counter()
+                n = step - last_log_step
+                row = {"step": step, "epoch": round(step / steps_per_epoch, 4),
+                       "loss": distributed.all_reduce_mean(loss_sum / n, info).item(),
+                       "lr": optimizer.param_groups[0]["lr"],
+                       "head_lr": optimizer.param_groups[-1]["lr"],
+                       "img_per_s": n * cfg.batch_size / max(now - last_log_time, 1e-9),
+                       "time_s": round(now - t0, 3)}
+                history.append(row)
+                bar.set_postfix(loss=f"{row['loss']:.4f}", lr=f"{row['lr']:.3g}")
+                loss_sum.zero_()
+                last_log_step, last_log_time = step, time.perf_counter()
+            if save_now:
+                if main:
+                    save_checkpoint(training_state(
+                        cfg.to_dict(), step, steps_per_epoch, info.world_size, backbone, head,
+                        center_loss, optimizer, scheduler, scaler), ckpt_path)
+                distributed.barrier(info)
+            if step == kill_at:  # testing hook: die like a preempted job
+                os.kill(os.getpid(), signal.SIGKILL)
+            if is_last:
+                break
+    finally:
+        bar.close()
+        distributed.cleanup(info)
+    backbone.eval()
+    if head is not None:
+        head.eval()
+    return FitResult(backbone, head, history.rows, out_dir, ckpt_path)
+
+
+def _resume_path(cfg, ckpt_path):
+    """cfg.resume: False -> none; True -> out_dir/checkpoint.pt if it exists; a str -> it."""
+    if not cfg.resume:
+        return None
+    if isinstance(cfg.resume, str) and cfg.resume not in ("auto", "true", "True"):
+        return Path(cfg.resume)
+    if ckpt_path is None:
+        raise ValueError("resume=True needs out_dir (the run folder holding checkpoint.pt)")
+    return ckpt_path if ckpt_path.is_file() else None
+
+
+def _check_finite(bad, info, ckpt_path, cfg, step, weights=None) -> None:
+    """Stop with a clear message when a loss (or, before a checkpoint, a weight) is NaN/Inf;
+    the checkpoint on disk stays untouched."""
+    if info.world_size > 1:
+        torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
+    bad_step, value = bad.tolist()
+    what = f"the loss was {value} at step {int(bad_step)}"
+    if bad_step < 0 and weights is not None:
+        finite = torch.stack([torch.isfinite(p).all() for g in weights for p in g["params"]])
+        if finite.all():
+            return
+        what = f"the weights became non-finite in the update of step {step}"
+    elif bad_step < 0:
+        return
+    kept = (f"the last good checkpoint {str(ckpt_path)!r} was kept" if ckpt_path
+            and ckpt_path.is_file() else "no checkpoint was written")
+    fp16 = " or fp16 overflow (try amp='bf16' or 'off')" if cfg.amp in ("fp16", "auto") else ""
+    raise TrainingDiverged(
+        f"training diverged: {what}; {kept}. Likely causes: "
+        f"a learning rate too high (optim.lr={cfg.optim.lr}, head_lr={cfg.optim.head_lr}; "
+        f"lower it or add warmup), a margin too large for the scale s (head.s / head.m){fp16}.")

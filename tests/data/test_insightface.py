@@ -1,0 +1,116 @@
+import io
+import os
+import pickle
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facecourse.data import RecordIOReader, UnsafePickleError, load_bin, load_rec
+from facecourse.data.insightface import RECORDIO_MAGIC
+
+
+def png(value, size=8):
+    buf = io.BytesIO()
+    Image.new("RGB", (size, size), (value, value, value)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def write_bin(path, n_pairs=20, numpy_bools=False, protocol=2):
+    blobs = [png(i) for i in range(2 * n_pairs)]
+    issame = [i % 2 == 0 for i in range(n_pairs)]
+    with open(path, "wb") as f:
+        pickle.dump((blobs, np.array(issame) if numpy_bools else issame), f, protocol=protocol)
+    return blobs, issame
+
+
+@pytest.mark.parametrize("numpy_bools, protocol", [(False, 2), (True, 2), (False, 4), (True, 4)])
+def test_load_bin(tmp_path, numpy_bools, protocol):
+    _, issame = write_bin(tmp_path / "lfw.bin", 20, numpy_bools, protocol)
+    ds, pairs = load_bin(tmp_path / "lfw.bin")
+    assert len(ds) == 40 and ds.images.shape == (40, 3, 8, 8) and (ds.labels == -1).all()
+    assert ds.images[7, 0, 0, 0] == 7  # image order kept
+    np.testing.assert_array_equal(pairs.issame, issame)
+    np.testing.assert_array_equal(pairs.a, np.arange(20) * 2)
+    np.testing.assert_array_equal(pairs.fold, np.repeat(np.arange(10), 2))
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /tmp/facecourse_pwned",))
+
+
+def test_hostile_pickle_is_refused(tmp_path):
+    with open(tmp_path / "evil.bin", "wb") as f:
+        pickle.dump(([Evil()], [True]), f)
+    with pytest.raises(UnsafePickleError) as e:
+        load_bin(tmp_path / "evil.bin")
+    msg = str(e.value)
+    assert "evil.bin" in msg and "system" in msg and "never contains" in msg
+    assert not os.path.exists("/tmp/facecourse_pwned")
+
+
+def test_truncated_and_wrong_bin(tmp_path):
+    write_bin(tmp_path / "ok.bin")
+    data = (tmp_path / "ok.bin").read_bytes()
+    (tmp_path / "cut.bin").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut.bin is truncated or not an insightface .bin pickle"):
+        load_bin(tmp_path / "cut.bin")
+    with open(tmp_path / "odd.bin", "wb") as f:
+        pickle.dump(([png(1)] * 3, [True, False]), f)
+    with pytest.raises(ValueError, match="3 images for 2 pairs"):
+        load_bin(tmp_path / "odd.bin")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_bin(tmp_path / "none.bin")
+
+
+def write_rec(rec, idx, records):
+    """A tiny MXNet RecordIO writer: records = [(key, flag, label(s), image bytes)]."""
+    with open(rec, "wb") as f, open(idx, "w") as fi:
+        for key, labels, img in records:
+            labels = np.atleast_1d(np.asarray(labels, np.float32))
+            flag = 0 if len(labels) == 1 else len(labels)
+            head = struct.pack("<IfQQ", flag, float(labels[0]) if flag == 0 else 0.0, key, 0)
+            payload = head + (labels.tobytes() if flag else b"") + img
+            parts = payload.split(struct.pack("<I", RECORDIO_MAGIC))  # MXNet splits at the magic
+            fi.write(f"{key}\t{f.tell()}\n")
+            for k, part in enumerate(parts):
+                cflag = 0 if len(parts) == 1 else (1 if k == 0 else (3 if k == len(parts) - 1 else 2))
+                f.write(struct.pack("<II", RECORDIO_MAGIC, (cflag << 29) | len(part)) + part)
+                f.write(b"\0" * (-len(part) % 4))
+
+
+def test_load_rec_insightface_layout(tmp_path):
+    imgs = [png(10 * i) for i in range(5)]
+    labels = [0, 0, 1, 1, 2]
+    recs = [(0, [6.0, 9.0], b"")] + [(i + 1, labels[i], imgs[i]) for i in range(5)]
+    recs.append((6, [1.0, 3.0], b""))  # identity records after the images are ignored
+    write_rec(tmp_path / "train.rec", tmp_path / "train.idx", recs)
+    ds = load_rec(tmp_path / "train.rec")
+    assert len(ds) == 5 and ds.labels.tolist() == labels and ds.num_classes == 3
+    assert ds.images is None and ds[3][0].shape == (3, 8, 8)
+    assert ds.image_uint8(3)[0, 0, 0] == 30
+
+
+def test_recordio_multipart_record(tmp_path):
+    img = png(5) + struct.pack("<I", RECORDIO_MAGIC) + b"tail"  # payload containing the magic
+    write_rec(tmp_path / "m.rec", tmp_path / "m.idx", [(0, 1.0, img)])
+    payload = RecordIOReader(tmp_path / "m.rec").read(0)
+    assert payload.endswith(img)
+
+
+def test_truncated_rec_and_bad_idx(tmp_path):
+    write_rec(tmp_path / "t.rec", tmp_path / "t.idx", [(0, 0.0, png(1)), (1, 0.0, png(2))])
+    data = (tmp_path / "t.rec").read_bytes()
+    (tmp_path / "t.rec").write_bytes(data[:-20])
+    with pytest.raises(ValueError, match=r"t.rec is truncated: record 1 needs \d+ bytes"):
+        load_rec(tmp_path / "t.rec")
+    (tmp_path / "t.idx").write_text("0\t0\n1\t")
+    with pytest.raises(ValueError, match=r"t.idx line 2 is '1\\t', expected 'key<TAB>offset'"):
+        load_rec(tmp_path / "t.rec")
+    (tmp_path / "t.idx").write_text("0\t4\n")
+    with pytest.raises(ValueError, match="has no record at byte 4"):
+        load_rec(tmp_path / "t.rec")
+    with pytest.raises(FileNotFoundError, match="needs its .idx beside it"):
+        load_rec(tmp_path / "none.rec")

@@ -1,0 +1,118 @@
+import io
+import tarfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facecourse.data import ChecksumError, load_lfw, prepare_lfw, read_pairs, read_people
+from facecourse.data.lfw import lfw_inventory
+from facecourse.data.paths import default_cache_dir
+
+
+def write_fake_lfw(root, people, pairs_lines):
+    """A tiny LFW-shaped source: tgz + the five text files (not real LFW; checksums won't match)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(root / "lfw-deepfunneled.tgz", "w:gz") as tar:
+        for name, count in people.items():
+            for i in range(1, count + 1):
+                buf = io.BytesIO()
+                Image.new("RGB", (60, 60), (40 * i, 90, 160)).save(buf, "JPEG")
+                info = tarfile.TarInfo(f"lfw-deepfunneled/{name}/{name}_{i:04d}.jpg")
+                info.size = len(buf.getvalue())
+                tar.addfile(info, io.BytesIO(buf.getvalue()))
+    body = "\n".join(pairs_lines)
+    for fname in ("pairs.txt", "pairsDevTrain.txt", "pairsDevTest.txt"):
+        head = "1 1" if fname == "pairs.txt" else "1"
+        (root / fname).write_text(f"{head}\n{body}\n")
+    for fname in ("peopleDevTrain.txt", "peopleDevTest.txt"):
+        (root / fname).write_text(f"{len(people)}\n" + "".join(f"{n}\t{c}\n" for n, c in people.items()))
+    return root
+
+
+def test_prepare_and_load_fake_lfw_with_fallbacks(tmp_path):
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2, "Bob_B": 1}, ["Ann_A\t1\t2", "Ann_A\t1\tBob_B\t1"])
+    out = prepare_lfw(src, tmp_path / "prep", workers=1, verify=False, progress=False, sizes=(32, 16))
+    lfw = load_lfw(out, image_size=16)
+    assert lfw.dataset.images.shape == (3, 3, 16, 16) and lfw.dataset.identity_names == ["Ann_A", "Bob_B"]
+    assert len(lfw.fallbacks) == 3 and lfw.dataset.meta["fallback"].all()  # no face in a flat image
+    assert lfw.view2.issame.tolist() == [True, False] and lfw.view2.a.tolist() == [0, 0]
+    assert lfw.view2.b.tolist() == [1, 2]
+    with pytest.raises(FileNotFoundError, match=r"images_112.npy is missing; sizes prepared: \[32, 16\]"):
+        load_lfw(out, image_size=112)
+
+
+def test_pairs_naming_a_missing_image_is_an_error(tmp_path):
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2, "Bob_B": 1}, ["Ann_A\t1\t3", "Ann_A\t1\tBob_B\t1"])
+    out = prepare_lfw(src, tmp_path / "prep", workers=1, verify=False, progress=False, sizes=(16,))
+    with pytest.raises(ValueError) as e:
+        load_lfw(out, image_size=16)
+    assert "pairs.txt: pair 1 names Ann_A/Ann_A_0003.jpg" in str(e.value) and "Prepare again" in str(e.value)
+
+
+def test_prepare_checks_checksums_and_inputs(tmp_path):
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2}, ["Ann_A\t1\t2", "Ann_A\t1\tAnn_A\t2"])
+    with pytest.raises(ChecksumError, match=r"checksum mismatch for .*lfw-deepfunneled.tgz"):
+        prepare_lfw(src, tmp_path / "prep", workers=1, progress=False)
+    assert (src / "lfw-deepfunneled.tgz").exists()
+    with pytest.raises(FileNotFoundError, match="no lfw-deepfunneled.tgz"):
+        prepare_lfw(tmp_path, tmp_path / "p2", verify=False)
+    (src / "pairsDevTest.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="pairsDevTest.txt is missing"):
+        prepare_lfw(src, tmp_path / "p3", verify=False)
+    with pytest.raises(FileNotFoundError, match=r"not a prepared LFW folder .*python -m facecourse.data prepare lfw"):
+        load_lfw(tmp_path / "nothing")
+
+
+def test_damaged_pairs_file(tmp_path):
+    (tmp_path / "pairs.txt").write_text("10 300\nA\t1\t2\n")
+    with pytest.raises(ValueError, match="header says 10 x 2 x 300 pairs but the file has 1"):
+        read_pairs(tmp_path / "pairs.txt")
+    (tmp_path / "pairs.txt").write_text("1\nA\t1\n")
+    with pytest.raises(ValueError, match=r"line 2: 'A 1' is neither"):
+        read_pairs(tmp_path / "pairs.txt")
+
+
+@pytest.mark.lfw
+def test_official_protocol_counts(lfw_dir):
+    rows, fold = read_pairs(lfw_dir / "pairs.txt")
+    same = np.array([r[0] == r[2] for r in rows])
+    assert len(rows) == 6000 and np.bincount(fold).tolist() == [600] * 10
+    assert all(same[fold == k].sum() == 300 for k in range(10))
+    dev_test, _ = read_pairs(lfw_dir / "pairsDevTest.txt")
+    dev_train, _ = read_pairs(lfw_dir / "pairsDevTrain.txt")
+    assert len(dev_test) == 1000 and len(dev_train) == 2200
+    train_ids = {n for n, _ in read_people(lfw_dir / "peopleDevTrain.txt")}
+    test_ids = {n for n, _ in read_people(lfw_dir / "peopleDevTest.txt")}
+    assert len(train_ids) == 4038 and len(test_ids) == 1711 and not train_ids & test_ids
+    assert {r[0] for r in dev_test} <= test_ids and {r[0] for r in dev_train} <= train_ids
+
+
+@pytest.mark.lfw
+def test_tarball_holds_13233_images_of_5749_people(lfw_dir):
+    assert lfw_inventory(lfw_dir / "lfw-deepfunneled.tgz") == {"images": 13233, "identities": 5749}
+
+
+@pytest.mark.lfw
+def test_prepare_a_few_real_people(lfw_dir, tmp_path):
+    rows, _ = read_pairs(lfw_dir / "pairsDevTest.txt")
+    names = sorted({r[0] for r in rows[:3]} | {r[2] for r in rows[500:503]})
+    out = prepare_lfw(lfw_dir, tmp_path / "lfw", workers=1, names=names, progress=False, sizes=(64,))
+    lfw = load_lfw(out, image_size=64)
+    assert lfw.dataset.identity_names == names
+    assert lfw.dataset.images.shape[1:] == (3, 64, 64)
+    assert len(lfw.dev_test) >= 3 and lfw.dev_test.issame[:3].all()
+    assert len(lfw.fallbacks) <= len(lfw.dataset) // 2  # dlib finds most real faces
+
+
+@pytest.mark.lfw
+@pytest.mark.slow
+def test_full_prepared_cache():
+    root = default_cache_dir() / "lfw"
+    if not (root / "index.json").is_file():
+        pytest.skip(f"no full prepared LFW in {root}; run `python -m facecourse.data prepare lfw ../shared/data/lfw`")
+    lfw = load_lfw(root, image_size=64)
+    assert len(lfw.dataset) == 13233 and lfw.dataset.num_classes == 5749
+    assert len(lfw.view2) == 6000 and lfw.view2.num_folds == 10 and len(lfw.dev_test) == 1000
+    train = lfw.devtrain()
+    assert train.num_classes == 4038 and len(train) == 9525

@@ -1,0 +1,67 @@
+"""DDP on CPU (gloo) through torchrun: same weights as one process, resumable with 1 process."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from facecourse.train import fit
+
+from _train_tiny import NoBatchNorm, tiny_config, tiny_faces
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+
+def torchrun(*args, timeout=180):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                          cwd=str(REPO))
+
+
+def _nobn_run(**overrides):
+    torch.manual_seed(0)  # the same init as _train_tiny.py
+    cfg = tiny_config(**{"optim.schedule": "constant", **overrides})  # 4 steps = half of 8
+    return fit(cfg, tiny_faces(), backbone=NoBatchNorm())
+
+
+def test_two_processes_equal_one_and_resume_with_one(tmp_path):
+    """A model without batch statistics: the 2-process mean gradient is the 1-process one."""
+    out = tmp_path / "ddp"
+    proc = torchrun(str(HERE / "_train_tiny.py"), str(out), "_backbone=nobn", "max_steps=4",
+                    "optim.schedule=constant")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["world_size"] == 2 and state["step"] == 4
+
+    one = _nobn_run(max_steps=4)
+    two = torch.load(out / "final.pt", weights_only=True)
+    for name, w in one.backbone.state_dict().items():
+        torch.testing.assert_close(two["backbone"][name], w, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(two["head"]["weight"], one.head.weight.detach(),
+                               rtol=1e-4, atol=1e-6)
+
+    # resume the 2-process checkpoint in 1 process and train on to step 8
+    resumed = _nobn_run(max_steps=8, out_dir=str(out), resume=True)
+    assert [r["step"] for r in resumed.history] == [2, 4, 6, 8]
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["world_size"] == 1
+    straight = _nobn_run(max_steps=8)
+    for name, w in straight.backbone.state_dict().items():
+        torch.testing.assert_close(resumed.backbone.state_dict()[name], w, rtol=1e-4, atol=1e-5)
+
+
+def test_torchrun_cli_trains_the_real_backbone(tmp_path):
+    """`torchrun -m facecourse train` with a BatchNorm convnet on synthetic faces."""
+    sets = ["model.backbone=convnet", "model.image_size=32", "model.embedding_dim=16",
+            "model.width=0.25", "data.num_identities=6", "data.images_per_identity=6",
+            "batch_size=8", "max_steps=3", "log_every=1", "progress=false", "device=cpu"]
+    proc = torchrun("-m", "facecourse", "train", "--out", str(tmp_path),
+                    *[a for s in sets for a in ("--set", s)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("done: 3 steps") == 1  # printed by rank 0 only
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 3 and state["world_size"] == 2 and state["config"]["batch_size"] == 8
+    assert (tmp_path / "history.csv").read_text().count("\n") == 4
