@@ -17,7 +17,6 @@ export XDG_CACHE_HOME := $(CACHE)/xdg
 export PIP_CACHE_DIR := $(CACHE)/pip
 export TORCHINDUCTOR_CACHE_DIR := $(CACHE)/torchinductor
 export PLAYWRIGHT_BROWSERS_PATH := $(CACHE)/playwright
-export MPLBACKEND ?= Agg
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install browser course test lab exercises bench clean help

@@ -16,4 +16,8 @@ for var, sub in {
 }.items():
     os.environ.setdefault(var, str(CACHE / sub))
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.pop("MPLBACKEND", None)  # kernels started by the tests pick the inline backend
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # this process draws off-screen

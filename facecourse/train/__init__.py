@@ -3,6 +3,7 @@
 Taught in the lessons on training a face model (classification, triplet and siamese
 objectives); `python -m facecourse train` runs the same `fit`.
 """
+from .cache import fit_cached, run_key
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import DataConfig, HeadConfig, ModelConfig, OptimConfig, TrainConfig
 from .export import backbone_from_checkpoint, export_onnx, onnx_embeddings
@@ -13,7 +14,7 @@ from .samplers import PairBatchSampler, PairView, PKBatchSampler, RandomBatchSam
 
 __all__ = [
     "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "fit", "FitResult",
-    "TrainingDiverged", "load_checkpoint", "save_checkpoint", "export_onnx", "onnx_embeddings",
+    "TrainingDiverged", "fit_cached", "run_key", "load_checkpoint", "save_checkpoint", "export_onnx", "onnx_embeddings",
     "backbone_from_checkpoint", "param_groups", "build_optimizer", "build_scheduler",
     "WarmupSchedule", "RECIPES", "get_recipe", "RandomBatchSampler", "PKBatchSampler",
     "PairBatchSampler", "PairView", "make_sampler",

@@ -80,3 +80,10 @@ def test_dlib_aligns_a_real_lfw_face(lfw_dir):
     assert pts[0, 0] < pts[1, 0] and pts[0, 1] < pts[2, 1] < pts[3, 1]  # eyes, nose, mouth in order
     assert 60 < np.linalg.norm(pts[1] - pts[0]) * 2 < 140  # eye distance of a 250 px LFW face
     assert np.abs(apply(umeyama(pts, template()), pts) - template()).max() < 8
+
+
+def test_missing_face_recognition_models(monkeypatch):
+    import importlib.util
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModuleNotFoundError, match="pip install face-recognition-models"):
+        dlib_model_path()

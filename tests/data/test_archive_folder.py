@@ -115,3 +115,10 @@ def test_image_folder_empty_identity_and_layout_errors(folder, tmp_path_factory)
     (folder / "bob" / "big.jpg").write_bytes(jpeg_bytes("blue", (30, 30)))
     with pytest.raises(ValueError, match="pass image_size=112"):
         ImageFolderFaces(folder, None, on_error="skip")
+
+
+def test_image_folder_with_nothing_readable(tmp_path):
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "0.jpg").write_bytes(b"broken")
+    with pytest.raises(ValueError, match=r"no readable image under .* \(1 skipped\)"):
+        ImageFolderFaces(tmp_path, 16, on_error="skip")

@@ -85,3 +85,9 @@ def test_degradation_errors(faces):
         draw_mask(faces.images, np.zeros((4, 3, 2)))
     with pytest.raises(ValueError, match="kind must be 'medical', 'cloth' or None"):
         draw_mask(faces.images, faces.landmarks, kind="n95")
+
+
+def test_jpeg_pil_fallback_gives_the_same_bytes(faces, monkeypatch):
+    fast = jpeg(faces.images, 40)
+    monkeypatch.setitem(__import__("sys").modules, "torchvision.io", None)  # import now fails
+    assert torch.equal(jpeg(faces.images, 40), fast)

@@ -114,3 +114,14 @@ def test_truncated_rec_and_bad_idx(tmp_path):
         load_rec(tmp_path / "t.rec")
     with pytest.raises(FileNotFoundError, match="needs its .idx beside it"):
         load_rec(tmp_path / "none.rec")
+
+
+def test_bin_of_the_wrong_shape_and_empty_rec(tmp_path):
+    with open(tmp_path / "dict.bin", "wb") as f:
+        pickle.dump([b"a", b"b", b"c"], f)
+    with pytest.raises(ValueError, match=r"holds list, expected \(images, issame\)"):
+        load_bin(tmp_path / "dict.bin")
+    (tmp_path / "e.rec").write_bytes(b"")
+    (tmp_path / "e.idx").write_text("")
+    with pytest.raises(ValueError, match="e.idx lists no records"):
+        load_rec(tmp_path / "e.rec")

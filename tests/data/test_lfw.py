@@ -116,3 +116,12 @@ def test_full_prepared_cache():
     assert len(lfw.view2) == 6000 and lfw.view2.num_folds == 10 and len(lfw.dev_test) == 1000
     train = lfw.devtrain()
     assert train.num_classes == 4038 and len(train) == 9525
+
+
+def test_prepare_source_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACECOURSE_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="source None not found; download LFW"):
+        prepare_lfw(None, tmp_path / "out")
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 1}, ["Ann_A\t1\t1", "Ann_A\t1\tAnn_A\t1"])
+    with pytest.raises(ValueError, match="no images found under .* for the chosen people"):
+        prepare_lfw(src, tmp_path / "out", names=["Nobody_Here"], verify=False, progress=False)

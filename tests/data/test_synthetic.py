@@ -111,3 +111,17 @@ def test_errors(kwargs, message):
 
 def test_factor_ranges_is_a_dataclass():
     assert {f.name for f in dataclasses.fields(FactorRanges)} >= {"age", "yaw", "mask_prob", "jpeg_quality"}
+
+
+def test_render_batch_age_sweep_changes_geometry():
+    from facecourse.data.synthetic import image_uniforms, render_batch, sample_factors
+    params = sample_identity_params([5] * 3, 0, 0.5)
+    u = image_uniforms(0, [5] * 3, [0] * 3)
+    still = FactorRanges(yaw=(0, 0), pitch=(0, 0), roll=(0, 0), shift=0.0, scale=(1, 1), expression=(0, 0))
+    f = sample_factors(u, still)
+    f["age"] = np.array([0.0, 0.5, 1.0])
+    images, lm = render_batch(params, f, u, 64)
+    assert images.shape == (3, 3, 64, 64) and lm.shape == (3, 5, 2)
+    assert lm[0, 0, 1] > lm[1, 0, 1] + 1  # a child's eyes sit lower in the face
+    assert (lm[0, 1, 0] - lm[0, 0, 0]) == pytest.approx(lm[1, 1, 0] - lm[1, 0, 0], abs=0.5)  # spacing is identity
+    assert not torch.equal(images[1], images[2])  # old age shows (wrinkles, grey hair)

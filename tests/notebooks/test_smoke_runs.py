@@ -21,6 +21,9 @@ def test_lesson_runs_in_smoke_profile_and_reports(path, tmp_path):
     executed = json.loads((tmp_path / path.name).read_text())
     assert any("injected-parameters" in c.get("metadata", {}).get("tags", [])
                for c in executed["cells"]), "papermill injected the parameters"
+    pictures = sum("image/png" in o.get("data", {})
+                   for c in executed["cells"] for o in c.get("outputs", []))
+    assert pictures >= 2, f"{path.name} showed {pictures} figures: results are pictures"
 
 
 def test_papermill_parameters_reach_the_profile_and_home_stays_clean(tmp_path, monkeypatch):
@@ -30,7 +33,9 @@ def test_papermill_parameters_reach_the_profile_and_home_stays_clean(tmp_path, m
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
     params = nbformat.v4.new_code_cell('PROFILE = "laptop"\nSEED = 0')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(

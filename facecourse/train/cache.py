@@ -1,0 +1,95 @@
+"""`fit_cached`: `fit`, remembered on disk, so lessons that share a baseline train it once.
+
+Several lessons train the same model (lesson 02's softmax baseline is lesson 01's model;
+lessons 06–07 start from an ArcFace model). `fit_cached(cfg, train_set)` keys a run by
+everything that determines its weights — the config (less its output and progress
+fields), the training images and labels, any starting backbone/head/teacher weights, and the
+torch version — and returns the saved run when that key was trained before. A run is reused
+only when it finished (a `done` marker is written after `fit` returns); an interrupted one
+resumes from its checkpoint. ``FACECOURSE_NO_CACHE=1`` turns the cache off.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from .build import build_backbone, build_head, labels_of
+from .checkpoint import load_checkpoint
+from .config import TrainConfig
+from .fit import FitResult, fit
+
+__all__ = ["fit_cached", "run_key"]
+
+_IGNORED = ("out_dir", "resume", "progress", "log_every", "checkpoint_every", "device")
+
+
+def _hash_tensor(h, t: torch.Tensor) -> None:
+    t = t.detach().cpu().contiguous()
+    h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+    h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+
+
+def run_key(cfg: TrainConfig, train_set, *modules) -> str:
+    """A hex key of everything that decides the weights `fit` will produce."""
+    h = hashlib.sha256()
+    d = cfg.to_dict()
+    for name in _IGNORED:
+        d.pop(name, None)
+    h.update(json.dumps(d, sort_keys=True, default=str).encode())
+    h.update(torch.__version__.encode())
+    images = getattr(train_set, "images", None)
+    if not isinstance(images, torch.Tensor):
+        raise TypeError("fit_cached needs a data set with an in-memory `images` tensor "
+                        "(a FaceDataset); use fit() for other data sets")
+    _hash_tensor(h, images)
+    _hash_tensor(h, labels_of(train_set))
+    for module in modules:
+        h.update(b"|module|")
+        if module is not None:
+            for name, t in sorted(module.state_dict().items()):
+                h.update(name.encode())
+                _hash_tensor(h, t)
+    return h.hexdigest()[:24]
+
+
+def fit_cached(cfg: TrainConfig, train_set, *, backbone=None, head=None, teacher=None,
+               cache_dir: str | Path | None = None) -> FitResult:
+    """`fit(cfg, train_set, ...)`, or the finished run with the same key from the cache.
+
+    The returned FitResult is the same in both cases (modules in eval mode, the history of
+    the original run); ``result.out_dir`` is the cached run's folder.
+    """
+    if os.environ.get("FACECOURSE_NO_CACHE"):
+        return fit(cfg, train_set, backbone=backbone, head=head, teacher=teacher)
+    if cache_dir is None:
+        from facecourse.data import default_cache_dir
+        cache_dir = default_cache_dir() / "runs"
+    out_dir = Path(cache_dir) / run_key(cfg, train_set, backbone, head, teacher)
+    done = out_dir / "done"
+    cfg = copy.deepcopy(cfg)
+    cfg.out_dir, cfg.resume = str(out_dir), True
+    if not done.is_file():
+        result = fit(cfg, train_set, backbone=backbone, head=head, teacher=teacher)
+        done.write_text("finished\n")
+        return result
+    print(f"fit_cached: this exact run finished before; loading it from {out_dir}")
+    state = load_checkpoint(out_dir / "checkpoint.pt")
+    backbone = copy.deepcopy(backbone) if backbone is not None else build_backbone(cfg.model)
+    backbone.load_state_dict(state["backbone"])
+    if state.get("head") is not None:
+        if head is None:
+            num_classes = int(getattr(train_set, "num_classes", 0)
+                              or int(labels_of(train_set).max()) + 1)
+            head = build_head(cfg.head, cfg.model.embedding_dim, num_classes)
+        else:
+            head = copy.deepcopy(head)
+        head.load_state_dict(state["head"])
+        head.eval()
+    history = [json.loads(line) for line in (out_dir / "history.jsonl").read_text().splitlines()
+               if line.strip()]
+    return FitResult(backbone.eval(), head, history, out_dir, out_dir / "checkpoint.pt")
