@@ -1,5 +1,6 @@
 """facecourse.data: synthetic and real faces behind one interface (`FaceDataset`), pairs,
 identity splits, alignment and degradations. Taught in lesson 00 (data)."""
+from .age_pairs import all_age_gap_pairs, all_cross_age_pairs
 from .align import ARCFACE_TEMPLATE, DlibLandmarker, align, centre_crop, template, umeyama, warp
 from .archive import ChecksumError, safe_extract, verify_checksum
 from .att import load_att
@@ -14,6 +15,7 @@ from .paths import default_cache_dir, default_data_root, find_lfw
 from .synthetic import ID_PARAMS, FactorRanges, SyntheticFaces, render_batch, sample_factors
 
 __all__ = [
+    "all_age_gap_pairs", "all_cross_age_pairs",
     "ARCFACE_TEMPLATE", "BadImageError", "ChecksumError", "DlibLandmarker", "FaceDataset", "FactorRanges",
     "ID_PARAMS", "ImageFolderFaces", "LFW", "Pairs", "RecordIOReader", "RestrictedUnpickler",
     "SyntheticFaces", "UnsafePickleError", "align", "blur", "centre_crop", "contact_sheet", "decode_image",

@@ -67,8 +67,9 @@ def align(image: np.ndarray, landmarks: np.ndarray, size: int = 112) -> np.ndarr
     return warp(image, umeyama(landmarks, template(size)), size)
 
 
-def centre_crop(image: np.ndarray, size: int = 112, fraction: float = 0.55) -> np.ndarray:
-    """Fallback when no face is found: the central square of side `fraction` * min(H, W)."""
+def centre_crop(image: np.ndarray, size: int = 112, fraction: float = 0.6) -> np.ndarray:
+    """Fallback when no face is found: the central square of side `fraction` * min(H, W) (0.6
+    gives a deep-funneled LFW face about the template's scale)."""
     h, w = image.shape[:2]
     s = fraction * min(h, w)
     box = ((w - s) / 2, (h - s) / 2, (w + s) / 2, (h + s) / 2)

@@ -130,7 +130,8 @@ def prepare_lfw(source: str | Path | None = None, out: str | Path | None = None,
         folder = raw / "lfw-deepfunneled"
     else:
         folder = archive
-    people = sorted(p.name for p in folder.iterdir() if p.is_dir() and (wanted is None or p.name in wanted))
+    people = sorted(p.name for p in (folder.iterdir() if folder.is_dir() else [])
+                    if p.is_dir() and (wanted is None or p.name in wanted))
     if limit is not None:
         people = people[:limit]
     files = [f for person in people for f in sorted((folder / person).glob("*.jpg"))]

@@ -199,8 +199,8 @@ def render_sizes(resolution: np.ndarray, image_size: int) -> np.ndarray:
     return np.clip(np.round(resolution * image_size / q).astype(int) * q, 8, image_size)
 
 
-def render_batch(params: np.ndarray, factors: dict, uniforms: np.ndarray, image_size: int = 64,
-                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+def render_batch(params: np.ndarray, factors: dict, uniforms: np.ndarray,
+                 image_size: int = 64) -> tuple[torch.Tensor, np.ndarray]:
     """Render B faces: identity params (B, P), factors from `sample_factors` and the uniforms
     (B, 40) they came from. Returns uint8 images (B, 3, S, S) and landmarks (B, 5, 2) in pixels.
     Low resolution is made by drawing at `render_sizes` and scaling up (bilinear): the renderer's
@@ -277,7 +277,7 @@ class SyntheticFaces(FaceDataset):
         for s in range(0, len(order), batch_size):
             sl = order[s:s + batch_size]
             img, lm = render_batch(params[ident[sl]], {k: a[sl] for k, a in factors_all.items()},
-                                   uniforms[sl], image_size, seed)
+                                   uniforms[sl], image_size)
             images[torch.as_tensor(sl)], landmarks[sl] = img, lm
         meta = {k: a for k, a in factors_all.items() if a.ndim == 1}
         meta["identity"] = ident + first_identity

@@ -1,0 +1,32 @@
+"""`python -m facecourse course`: runs notebooks in order and writes summary.json."""
+import json
+
+import nbformat
+
+from facecourse.course import run_course
+
+
+def _notebook(path, body):
+    nb = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    params = nbformat.v4.new_code_cell('PROFILE = "laptop"\nSEED = 0')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
+def test_summary_records_seconds_metrics_and_failures(tmp_path, capsys):
+    src = tmp_path / "solutions"
+    src.mkdir()
+    _notebook(src / "00_ok.ipynb", "from facecourse import report\nreport(profile=PROFILE, x=1.5)")
+    _notebook(src / "01_bad.ipynb", "raise RuntimeError('lesson broke')")
+    out = run_course("smoke", solutions=src, out_root=tmp_path / "runs")
+    summary = json.loads((out / "summary.json").read_text())
+    ok, bad = summary["notebooks"]["00_ok"], summary["notebooks"]["01_bad"]
+    assert ok["status"] == "ok" and ok["metrics"] == {"profile": "smoke", "x": 1.5}
+    assert ok["seconds"] > 0 and summary["profile"] == "smoke"
+    assert bad["status"] == "failed" and "lesson broke" in bad["error"]
+    assert (out / "00_ok.ipynb").is_file() and (out / "01_bad.ipynb").is_file()
+    printed = capsys.readouterr().out
+    assert "[1/2] 00_ok" in printed and "FAILED: ['01_bad']" in printed
