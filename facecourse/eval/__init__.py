@@ -6,8 +6,10 @@ from .clustering import (
     ari, bcubed_f, choose_k, cluster_agglomerative, cluster_kmeans, cluster_threshold, nmi,
     pairwise_prf,
 )
+from .closed_set import closed_set_accuracy, predict_classes
 from .embeddings import all_pairs_scores, embed, evaluate_verification, pair_scores
 from .identification import dir_at_far, identification, leave_one_out_rank1, scan_gallery
+from .spread import class_spread
 from .verification import (
     FARResolutionWarning, auc, eer, far_key, kfold_accuracy, roc, tar_at_far, val_at_far,
     verification_metrics,
@@ -20,4 +22,5 @@ __all__ = [
     "identification", "leave_one_out_rank1", "dir_at_far", "scan_gallery",
     "cluster_kmeans", "cluster_agglomerative", "cluster_threshold", "choose_k",
     "nmi", "ari", "pairwise_prf", "bcubed_f",
+    "closed_set_accuracy", "predict_classes", "class_spread",
 ]

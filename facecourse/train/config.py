@@ -59,7 +59,9 @@ class DataConfig:
     K: int = 4  # pk: images per identity (batch = P * K)
     positive_fraction: float = 0.5  # pairs: share of same-identity pairs in a batch
     cross_age: bool = False  # pairs: positives drawn with an age gap (needs meta["age"])
-    min_age_gap: float = 10.0  # pairs + cross_age: the smallest age gap of a positive
+    min_age_gap: float = 0.3  # pairs + cross_age: smallest age gap of a positive, in the units of
+    # meta['age']: synthetic faces use 0 (child) .. 1 (old), so 0.3 ~ 30% of a life span; for
+    # ages in years (CACD, AgeDB) set e.g. 10
     workers: int = 0  # DataLoader workers; 0 = batches cut straight from in-memory tensors
     augment: bool = True  # random horizontal flip
 

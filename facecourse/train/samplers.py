@@ -118,7 +118,8 @@ class PairBatchSampler(_EpochBatches):
         self.by_class = [np.flatnonzero(self.labels == c) for c in np.unique(self.labels)]
         self.pos_classes = [i for i, idx in enumerate(self.by_class) if self._has_pair(idx)]
         if self.num_pos and not self.pos_classes:
-            need = f" with an age gap >= {min_age_gap}" if ages is not None else ""
+            need = (f" with an age gap >= {min_age_gap} (ages here span {self.ages.min():g} .. "
+                    f"{self.ages.max():g}; min_age_gap is on that scale)") if ages is not None else ""
             raise ValueError(f"pairs sampler: no identity has two images{need}; lower "
                              "data.min_age_gap or data.positive_fraction")
         if len(self.by_class) < 2:

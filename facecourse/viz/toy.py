@@ -35,15 +35,28 @@ class ToyMarginTrainer:
         self.seed, self.lr = seed, lr
         self.reset()
 
-    def reset(self, m1: float = 1.0, m2: float = 0.0, m3: float = 0.0, s: float = 16.0) -> None:
-        """A fresh model and head with this margin (same initial weights for every margin)."""
-        from facecourse.losses import create_head
+    def reset(self, m1: float = 1.0, m2: float = 0.0, m3: float = 0.0, s: float = 16.0,
+              head: str = "combined", center_loss_weight: float = 0.0,
+              center_alpha: float = 0.5) -> None:
+        """A fresh model and head with this margin (same initial weights for every margin).
+
+        ``head="softmax"``: a plain linear softmax head (W x + b, the margins are ignored), the
+        unnormalized baseline of lesson 01. ``center_loss_weight`` λ > 0 adds λ·center loss with
+        centre rate ``center_alpha`` α (Wen et al., ECCV 2016, Eq. (5)) on the raw 2-D features.
+        """
+        from facecourse.losses import CenterLoss, create_head
 
         torch.manual_seed(self.seed)
         d = self.inputs.shape[1]
         self.model = nn.Sequential(nn.Linear(d, 64), nn.PReLU(), nn.Linear(64, 64), nn.PReLU(),
                                    nn.Linear(64, 2))  # (N, 2) features
-        self.head = create_head("combined", 2, self.num_classes, s=s, m1=m1, m2=m2, m3=m3)
+        if head == "softmax":
+            self.head = create_head("softmax", 2, self.num_classes)
+        else:
+            self.head = create_head(head, 2, self.num_classes, s=s, m1=m1, m2=m2, m3=m3)
+        self.center_loss_weight = center_loss_weight
+        self.center_loss = (CenterLoss(self.num_classes, 2, alpha=center_alpha)
+                            if center_loss_weight > 0 else None)
         with torch.no_grad():  # spread the initial centres, as a trained head ends up
             angles = torch.arange(self.num_classes) * 2 * math.pi / self.num_classes + 0.3
             self.head.weight.copy_(torch.stack([angles.cos(), angles.sin()], 1))
@@ -54,10 +67,15 @@ class ToyMarginTrainer:
     def step(self) -> float:
         """One full-batch step of cross-entropy on the margin logits."""
         self.model.train()
-        loss = F.cross_entropy(self.head(self.model(self.inputs), self.labels), self.labels)
+        features = self.model(self.inputs)  # (N, 2)
+        loss = F.cross_entropy(self.head(features, self.labels), self.labels)
+        if self.center_loss is not None:  # Eq. (5): L = L_S + λ L_C
+            loss = loss + self.center_loss_weight * self.center_loss(features, self.labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        if self.center_loss is not None:  # Eq. (4), after the step
+            self.center_loss.update_centers(features.detach(), self.labels)
         self.history.append(loss.item())
         return self.history[-1]
 
@@ -68,6 +86,11 @@ class ToyMarginTrainer:
             if callback is not None and draw_every and (i + 1) % draw_every == 0:
                 callback()
         return self.history
+
+    @torch.no_grad()
+    def features(self) -> np.ndarray:
+        """The raw (not normalized) 2-D features (N, 2)."""
+        return self.model(self.inputs).numpy()
 
     @torch.no_grad()
     def features_on_circle(self) -> tuple[np.ndarray, np.ndarray]:
