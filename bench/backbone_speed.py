@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import platform
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import torch
+from _results import merge_results  # bench/ is on sys.path when run as a script
+
 
 from facecourse.models import count_flops, count_parameters, create_backbone
 
@@ -26,15 +26,6 @@ RESULTS = Path(__file__).resolve().parent / "results" / "train.json"
 CONFIGS = [("mobilefacenet", 1.0), ("mobilefacenet", 0.5), ("iresnet18", 1.0), ("iresnet18", 0.5)]
 
 
-def merge_results(update: dict, path: Path = RESULTS) -> None:
-    """Read the JSON if present, update our keys, write atomically (other scripts own other keys)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data.update(update)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
 
 
 def images_per_s(model, size, batch, iters, device, channels_last, amp) -> float:

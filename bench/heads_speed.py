@@ -12,31 +12,22 @@ import argparse
 import datetime
 import json
 import math
-import os
 import platform
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import torch
+
 import torch.nn.functional as F
 from pytorch_metric_learning.losses import ArcFaceLoss
+from _results import merge_results  # bench/ is on sys.path when run as a script
 
 from facecourse.losses import create_head
 
 RESULTS = Path(__file__).resolve().parent / "results" / "train.json"
 
 
-def merge_results(update: dict, path: Path = RESULTS) -> None:
-    """Read the JSON if present, update our keys, write atomically (other scripts own other keys)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data.update(update)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
 
 
 def device_name(device: torch.device) -> str:

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 import torch.nn.functional as F
+from _results import merge_results  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -134,16 +136,6 @@ def measure(device, steps, repeats, bf16=False) -> dict:
     return out
 
 
-def merge_results(update: dict, path: Path = RESULTS) -> None:
-    """Read, update our keys, write atomically (other benchmarks own other keys)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    results = json.loads(path.read_text()) if path.is_file() else {}
-    for key, value in update.items():  # nested sections merge one level deep
-        old = results.get(key)
-        results[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> int:
