@@ -10,6 +10,9 @@ the lessons rely on (margin heads beat softmax at low FAR without either reachin
 
     python bench/calibrate_synthetic.py                 # the full table (~15 min on 2 cores)
     python bench/calibrate_synthetic.py --quick         # 2 difficulties, fewer epochs
+    python bench/calibrate_synthetic.py --difficulties 0.5 --size 32 --ids 300 --per-id 16 \
+        --epochs 12 --heads '{"softmax": {"name": "softmax"},
+                              "arcface_s16": {"name": "arcface", "s": 16, "m": 0.25}}'
 
 Writes bench/results/calibration.json.
 """
@@ -50,7 +53,7 @@ def one(difficulty: float, args) -> dict:
                           first_identity=100_000)
     pairs = make_pairs(test, num_pairs=3000, seed=args.seed, folds=10)
     row = {"difficulty": difficulty}
-    for name, head in HEADS.items():
+    for name, head in args.heads.items():
         t = time.perf_counter()
         result = fit(recipe(args.size, args.epochs, head, args.seed), train)
         emb = embed(result.backbone, test)
@@ -73,6 +76,8 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=48)
     p.add_argument("--epochs", type=float, default=8)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--heads", type=lambda t: {k: HeadConfig(**v) for k, v in json.loads(t).items()},
+                   default=HEADS, help='JSON {label: HeadConfig fields}, e.g. {"a": {"name": "arcface", "s": 16}}')
     p.add_argument("--quick", action="store_true", help="difficulties 0.2 and 0.8, 2 epochs")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "calibration.json"))
     args = p.parse_args(argv)
@@ -83,7 +88,7 @@ def main(argv=None) -> int:
         "backbone": "mobilefacenet x0.5, 128-d", "image_size": args.size, "train_ids": args.ids,
         "images_per_id": args.per_id, "epochs": args.epochs, "batch": 64, "sgd_lr": 0.1,
         "heads": {k: {kk: vv for kk, vv in v.__dict__.items() if vv not in (None, {})}
-                  for k, v in HEADS.items()},
+                  for k, v in args.heads.items()},
         "test": "100 held-out identities x 10 images; 3,000 balanced pairs in 10 folds"},
         "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
         "date": date.today().isoformat(), "command": "python bench/calibrate_synthetic.py"
