@@ -6,6 +6,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from facecourse.data.dataset import to_float  # noqa: F401  (fit converts batches on the device)
+
 
 def build_train_set(data_cfg, image_size: int):
     """The training set named by `DataConfig.source` (used when fit() is given none).
@@ -58,11 +60,6 @@ def in_memory_images(dataset) -> torch.Tensor | None:
     if isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and images.ndim == 4:
         return images
     return None
-
-
-def to_float(images_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [-1, 1], the FaceDataset convention (done on the device)."""
-    return images_uint8.float().div_(127.5).sub_(1.0)
 
 
 def flip_mask(seed: int, step: int, global_batch: int, lo: int, n: int) -> torch.Tensor:
