@@ -4,8 +4,11 @@ Three profiles, chosen so the same notebook serves CI, a student's laptop and a 
 
 - ``smoke``  — proves the notebook runs end to end; the whole course in ~10 min of CI on 2 cores.
   Claims are checked loosely (a lesson may only check the direction of an effect).
-- ``laptop`` — the course as a student runs it: 64x64 faces, a narrow MobileFaceNet, the whole
-  course in ≲25 min on 2 CPU cores. Every lesson's claim must hold here as stated.
+- ``laptop`` — the course as a student runs it: 32x32 faces, a small plain CNN (MobileFaceNet is
+  3-5x slower per image on a CPU, see bench/results/train.json), 24 epochs of 300 identities, the
+  whole course in ≲25 min on 2 CPU cores. Every lesson's claim must hold here as stated.
+  Why these sizes: margin heads need ~2,000 SGD steps on this data to pull ahead of softmax
+  (bench/results/calibration.json); at 32 px the CNN does ~3,000 img/s, so one run is ~30 s.
 - ``gpu``    — real training: 112x112, full-width backbones, AMP, picks CUDA when present.
 
 A notebook calls ``get_profile(PROFILE)`` once and reads sizes from it; a lesson that needs a
@@ -61,8 +64,8 @@ _PROFILES: dict[str, dict] = {
         lr=0.1, difficulty=0.5, device="cpu", amp="off", workers=0, strict=False,
     ),
     "laptop": dict(
-        image_size=64, num_identities=300, test_identities=100, images_per_identity=16,
-        epochs=6, batch_size=64, backbone="mobilefacenet", width=0.5, embedding_dim=128,
+        image_size=32, num_identities=300, test_identities=100, images_per_identity=16,
+        epochs=24, batch_size=64, backbone="convnet", width=0.5, embedding_dim=128,
         lr=0.1, difficulty=0.5, device="cpu", amp="off", workers=0, strict=True,
     ),
     "gpu": dict(

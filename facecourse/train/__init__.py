@@ -9,13 +9,13 @@ from .config import DataConfig, HeadConfig, ModelConfig, OptimConfig, TrainConfi
 from .export import backbone_from_checkpoint, export_onnx, onnx_embeddings
 from .fit import FitResult, TrainingDiverged, fit
 from .optim import WarmupSchedule, build_optimizer, build_scheduler, param_groups
-from .recipes import RECIPES, get_recipe
+from .recipes import RECIPES, get_recipe, lesson_config, lesson_heads
 from .samplers import PairBatchSampler, PairView, PKBatchSampler, RandomBatchSampler, make_sampler
 
 __all__ = [
     "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "fit", "FitResult",
     "TrainingDiverged", "fit_cached", "run_key", "load_checkpoint", "save_checkpoint", "export_onnx", "onnx_embeddings",
     "backbone_from_checkpoint", "param_groups", "build_optimizer", "build_scheduler",
-    "WarmupSchedule", "RECIPES", "get_recipe", "RandomBatchSampler", "PKBatchSampler",
+    "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "RandomBatchSampler", "PKBatchSampler",
     "PairBatchSampler", "PairView", "make_sampler",
 ]

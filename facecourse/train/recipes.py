@@ -32,3 +32,59 @@ def get_recipe(name: str) -> dict:
     if name not in RECIPES:
         raise KeyError(f"unknown recipe {name!r}; known recipes: {', '.join(sorted(RECIPES))}")
     return dict(RECIPES[name])
+
+
+# ---- the lessons' recipe: one function from a profile to a TrainConfig -------------------------
+#
+# Every lesson that trains a classifier builds its config here, so that lessons which train the
+# same model get the same config (and `fit_cached` trains it once for the whole course: softmax
+# is shared by lessons 01-03, ArcFace by 03, 06, 07 and 08).
+
+def lesson_heads() -> dict:
+    """The classification heads of the lessons, with margins sized for small runs.
+
+    The papers' settings (ArcFace s=64, m=0.5; CosFace s=64, m=0.35) were tuned for ~10^4-10^5
+    identities and ~10^5 steps. For the course's few hundred identities and ~2,000 steps we use
+    s = 16 and smaller margins: measured on the laptop profile (`bench/calibrate_synthetic.py`,
+    `bench/results/calibration.json`) s = 30 left the margin heads *behind* softmax after the
+    same number of steps, s = 16 puts them ahead. NormFace's bound (Wang et al. 2017, Prop. 2)
+    says s ~ 10-16 already allows a low loss for a few hundred classes.
+    SphereFace is the normalized variant (s * psi(theta), as the ArcFace paper compares it) with
+    the paper's lambda annealing (base 1000, gamma 0.12, floor 5: the floor is reached after
+    ~1,700 steps, about the length of a laptop run).
+    """
+    from .config import HeadConfig
+    return {
+        "softmax": HeadConfig(name="softmax"),
+        "NormFace": HeadConfig(name="normface", s=16.0),
+        "SphereFace": HeadConfig(name="sphereface", s=16.0, m1=4,
+                                 extra={"feature_norm": False}),
+        "CosFace": HeadConfig(name="cosface", s=16.0, m=0.2),
+        "ArcFace": HeadConfig(name="arcface", s=16.0, m=0.25),
+    }
+
+
+def lesson_config(profile, head="softmax", seed: int = 0, **overrides):
+    """The lessons' classification recipe for `profile` (a facecourse.Profile).
+
+    `head` is a key of `lesson_heads()` or a HeadConfig. SGD at the profile's lr, half an epoch
+    of warm-up, cosine decay, the profile's backbone, image size, epochs, batch, device and AMP.
+    Keyword arguments replace TrainConfig fields (`epochs=2`,
+    `center_loss_weight=0.01`, ...).
+    """
+    import dataclasses
+
+    from .config import HeadConfig, ModelConfig, OptimConfig, TrainConfig
+    if not isinstance(head, HeadConfig):
+        heads = lesson_heads()
+        if head not in heads:
+            raise KeyError(f"unknown lesson head {head!r}; choose one of {list(heads)} "
+                           "or pass a HeadConfig")
+        head = heads[head]
+    cfg = TrainConfig(
+        model=ModelConfig(backbone=profile.backbone, width=profile.width,
+                          embedding_dim=profile.embedding_dim, image_size=profile.image_size),
+        head=head, optim=OptimConfig(lr=profile.lr, warmup_epochs=0.5),
+        epochs=profile.epochs, batch_size=profile.batch_size, device=profile.device,
+        amp=profile.amp, seed=seed, log_every=10)
+    return dataclasses.replace(cfg, **overrides)
