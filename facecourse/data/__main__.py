@@ -1,4 +1,5 @@
-"""`python -m facecourse.data prepare <name> <source> [--out DIR] [--workers N]`."""
+"""`python -m facecourse.data prepare <name> <source> [--out DIR] [--workers N]`
+and `python -m facecourse.data contact-sheet [--out PNG]` (the README's picture of the synthetic faces)."""
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     prep.add_argument("--workers", type=int, default=None, help="alignment processes (default: all cores)")
     prep.add_argument("--limit", type=int, default=None, help="only the first N identities (for a quick try)")
     prep.add_argument("--no-verify", action="store_true", help="skip checksum verification")
+    sheet = sub.add_parser("contact-sheet", help="render a grid of synthetic faces into a picture")
+    sheet.add_argument("--out", default="docs/synthetic_faces.jpg", help="the picture to write (.jpg or .png)")
+    sheet.add_argument("--identities", type=int, default=6, help="rows: one identity each")
+    sheet.add_argument("--per-identity", type=int, default=10, help="columns: images of that identity")
+    sheet.add_argument("--size", type=int, default=96, help="face side in pixels")
+    sheet.add_argument("--difficulty", type=float, default=0.5)
+    sheet.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.command == "contact-sheet":
+        return contact_sheet(args)
     from .paths import default_cache_dir
     out = Path(args.out) if args.out else default_cache_dir() / args.name
     t0 = time.time()
@@ -46,6 +56,30 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def contact_sheet(args) -> int:
+    """One row per identity, its images left to right, with 2-px gutters; written with Pillow."""
+    import numpy as np
+    from PIL import Image
+
+    from .synthetic import SyntheticFaces
+    faces = SyntheticFaces(args.identities, args.per_identity, args.size,
+                           difficulty=args.difficulty, seed=args.seed)
+    order = np.argsort(faces.labels.numpy(), kind="stable")
+    tiles = faces.images[order].permute(0, 2, 3, 1).numpy()  # (N, H, W, 3) uint8
+    gap, s = 2, args.size
+    sheet = np.full((args.identities * (s + gap) + gap, args.per_identity * (s + gap) + gap, 3),
+                    255, np.uint8)
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, args.per_identity)
+        sheet[gap + r * (s + gap):gap + r * (s + gap) + s, gap + c * (s + gap):gap + c * (s + gap) + s] = tile
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sheet).save(out, quality=90) if out.suffix.lower() in (".jpg", ".jpeg") else Image.fromarray(sheet).save(out)
+    print(f"wrote {out}: {args.identities} identities x {args.per_identity} images at {s} px "
+          f"(difficulty {args.difficulty}, seed {args.seed})")
     return 0
 
 
