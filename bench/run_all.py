@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in turn; each writes (merges) its figures into bench/results/.
 
-    python bench/run_all.py            # all of them (the calibration table takes ~15 min)
+    python bench/run_all.py            # all of them (calibration ~15 min, LFW ~50 min)
     python bench/run_all.py --quick    # short versions, to check the scripts run
 
 A GPU is used where a script supports one and CUDA is present.
@@ -26,6 +26,11 @@ def plan(quick: bool) -> list[list[str]]:
         runs += [["heads_speed.py", "--device", device, *q],
                  ["backbone_speed.py", "--device", device, *q]]
     runs.append(["calibrate_synthetic.py", *q])
+    # the LFW track: two 20-minute CPU trainings + dlib's embeddings (cached after the first
+    # run); --quick runs its tiny version on a few people of the raw LFW instead
+    runs.append(["lfw.py", *(["--tiny"] if quick else [])])
+    if not quick:
+        runs.append(["results_table.py", "--write"])  # the README's table from the results
     return runs
 
 

@@ -5,22 +5,25 @@ from .align import ARCFACE_TEMPLATE, DlibLandmarker, align, centre_crop, templat
 from .archive import ChecksumError, safe_extract, verify_checksum
 from .att import load_att
 from .dataset import FaceDataset, contact_sheet, to_float
-from .degrade import blur, downsample, draw_mask, illumination, jpeg
+from .degrade import blur, downsample, draw_mask, illumination, jpeg, mask_coverage
 from .folder import ImageFolderFaces
 from .images import BadImageError, decode_image
 from .insightface import RecordIOReader, RestrictedUnpickler, UnsafePickleError, load_bin, load_rec
 from .lfw import LFW, load_lfw, prepare_lfw, read_pairs, read_people
+from .noise import NOISE_KINDS, add_label_noise
 from .pairs import Pairs, make_cross_age_pairs, make_masked_pairs, make_pairs, split_by_identity
 from .paths import default_cache_dir, default_data_root, find_lfw
 from .synthetic import ID_PARAMS, FactorRanges, SyntheticFaces, render_batch, sample_factors
 
 __all__ = [
+    "NOISE_KINDS", "add_label_noise",
     "all_age_gap_pairs", "all_cross_age_pairs",
     "ARCFACE_TEMPLATE", "BadImageError", "ChecksumError", "DlibLandmarker", "FaceDataset", "FactorRanges",
     "ID_PARAMS", "ImageFolderFaces", "LFW", "Pairs", "RecordIOReader", "RestrictedUnpickler",
     "SyntheticFaces", "UnsafePickleError", "align", "blur", "centre_crop", "contact_sheet", "decode_image",
     "default_cache_dir", "default_data_root", "downsample", "draw_mask", "find_lfw", "illumination",
     "jpeg", "load_att", "load_bin", "load_lfw", "load_rec", "make_cross_age_pairs", "make_masked_pairs",
+    "mask_coverage",
     "make_pairs", "prepare_lfw", "read_pairs", "read_people", "render_batch", "safe_extract",
     "sample_factors", "split_by_identity", "template", "to_float", "umeyama", "verify_checksum", "warp",
 ]

@@ -139,15 +139,29 @@ def _mask_alpha(landmarks: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     return (0.5 - d / px).clamp(0, 1)
 
 
+def _five_points(landmarks, n: int, fn: str) -> np.ndarray:
+    """(n, 5, 2) landmarks from 5 points or dlib's 68 (eye centres, nose tip, mouth corners)."""
+    lm = np.asarray(landmarks, dtype=np.float32).reshape(n, -1, 2)
+    if lm.shape[1] == 68:
+        lm = np.stack([lm[:, 36:42].mean(1), lm[:, 42:48].mean(1), lm[:, 30], lm[:, 48], lm[:, 54]], 1)
+    if lm.shape[1] != 5:
+        raise ValueError(f"{fn}: landmarks must be (B, 5, 2) or (B, 68, 2), got {lm.shape}.")
+    return lm
+
+
+def mask_coverage(landmarks, size: int) -> torch.Tensor:
+    """Where `draw_mask` paints: coverage (B, size, size) in [0, 1] of a mask drawn from the
+    landmarks (B, 5, 2) or (B, 68, 2), in pixels (masked-face attention lessons)."""
+    lm = np.asarray(landmarks, dtype=np.float32)
+    lm = _five_points(lm, len(lm) if lm.ndim == 3 else 1, "mask_coverage")
+    return _mask_alpha(lm, (size, size))
+
+
 def draw_mask(images: torch.Tensor, landmarks, seed: int = 0, kind: str | None = None) -> torch.Tensor:
     """Draw a medical or cloth mask over nose and mouth. landmarks: (B, 5, 2) (eyes, nose tip,
     mouth corners) or dlib's (B, 68, 2), pixels. Colour and kind per image from (seed, i)."""
     x, single = _batch(images, "draw_mask")
-    lm = np.asarray(landmarks, dtype=np.float32).reshape(len(x), -1, 2)
-    if lm.shape[1] == 68:  # eye centres, nose tip, mouth corners from the 68-point scheme
-        lm = np.stack([lm[:, 36:42].mean(1), lm[:, 42:48].mean(1), lm[:, 30], lm[:, 48], lm[:, 54]], 1)
-    if lm.shape[1] != 5:
-        raise ValueError(f"draw_mask: landmarks must be (B, 5, 2) or (B, 68, 2), got {lm.shape}.")
+    lm = _five_points(landmarks, len(x), "draw_mask")
     if kind not in (None, "medical", "cloth"):
         raise ValueError(f"draw_mask: kind must be 'medical', 'cloth' or None (random), got {kind!r}.")
     alpha = _mask_alpha(lm, x.shape[-2:])  # (B, H, W)

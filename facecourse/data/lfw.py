@@ -174,12 +174,16 @@ class LFW:
     devtest_identities: list[str]
     fallbacks: list[str] = field(default_factory=list)
 
-    def devtrain(self) -> FaceDataset:
-        """The images of DevTrain identities (disjoint from DevTest's), to train on."""
+    def devtrain_indices(self) -> np.ndarray:
+        """Indices into `dataset` of the images of DevTrain identities, in dataset order."""
         keep = set(self.devtrain_identities)
         names = self.dataset.identity_names
-        labels = self.dataset.labels.numpy()
-        return self.dataset.subset(np.flatnonzero([names[c] in keep for c in labels]))
+        return np.flatnonzero([names[c] in keep for c in self.dataset.labels.numpy()])
+
+    def devtrain(self) -> FaceDataset:
+        """The images of DevTrain identities (disjoint from DevTest's), to train on: image i
+        is `dataset`'s image `devtrain_indices()[i]`."""
+        return self.dataset.subset(self.devtrain_indices())
 
 
 def _pairs_for(path: Path, index_of: dict, strict: bool) -> Pairs:

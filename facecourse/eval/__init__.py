@@ -9,18 +9,20 @@ from .clustering import (
 from .closed_set import closed_set_accuracy, predict_classes
 from .embeddings import all_pairs_scores, embed, evaluate_verification, pair_scores
 from .identification import dir_at_far, identification, leave_one_out_rank1, scan_gallery
-from .spread import class_spread
+from .spread import centre_similarity, class_centres, class_spread
 from .verification import (
-    FARResolutionWarning, auc, eer, far_key, kfold_accuracy, roc, tar_at_far, val_at_far,
-    verification_metrics,
+    FARResolutionWarning, accuracy_at, auc, best_threshold, eer, far_key, kfold_accuracy, roc,
+    tar_at_far, val_at_far, verification_metrics,
 )
+from .view1 import evaluate_view1, view1_metrics
 
 __all__ = [
     "embed", "pair_scores", "all_pairs_scores", "evaluate_verification",
     "roc", "auc", "eer", "tar_at_far", "val_at_far", "kfold_accuracy", "verification_metrics",
+    "best_threshold", "accuracy_at", "view1_metrics", "evaluate_view1",
     "far_key", "FARResolutionWarning",
     "identification", "leave_one_out_rank1", "dir_at_far", "scan_gallery",
     "cluster_kmeans", "cluster_agglomerative", "cluster_threshold", "choose_k",
     "nmi", "ari", "pairwise_prf", "bcubed_f",
-    "closed_set_accuracy", "predict_classes", "class_spread",
+    "closed_set_accuracy", "predict_classes", "class_spread", "class_centres", "centre_similarity",
 ]

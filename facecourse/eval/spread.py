@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["class_spread"]
+__all__ = ["class_spread", "class_centres", "centre_similarity"]
 
 
 def class_spread(embeddings, labels, normalize: bool = True) -> dict:
@@ -55,3 +55,28 @@ def class_spread(embeddings, labels, normalize: bool = True) -> dict:
            "nearest_mean": float(nearest.mean()) if c > 1 else float("inf")}
     out["ratio"] = out["intra_mean"] / out["nearest_mean"] if c > 1 else 0.0
     return out
+
+
+def class_centres(embeddings, labels, num_classes: int | None = None) -> torch.Tensor:
+    """Unit class centres (C, D): the normalized mean of each class's L2-normalized embeddings
+    (rows of classes with no sample are zero). Labels < 0 are ignored; C = max label + 1."""
+    e = F.normalize(torch.as_tensor(embeddings).detach().float(), dim=1)  # (N, D)
+    y = torch.as_tensor(np.asarray(labels)).long().reshape(-1).to(e.device)
+    if e.ndim != 2 or len(e) != len(y):
+        raise ValueError(f"class_centres: embeddings must be (N, D) with one label each; "
+                         f"got {tuple(e.shape)} and {len(y)} labels")
+    known = y >= 0
+    c = num_classes if num_classes is not None else (int(y.max()) + 1 if known.any() else 0)
+    sums = torch.zeros(c, e.shape[1], device=e.device).index_add_(0, y[known], e[known])  # (C, D)
+    return F.normalize(sums, dim=1)
+
+
+def centre_similarity(embeddings, labels) -> torch.Tensor:
+    """cos θ (N,) between each normalized embedding and its class centre (`class_centres`,
+    the sample itself included). Low values mark likely label noise: a cleaning rule keeps
+    ``centre_similarity(...) >= threshold``. Samples with a label < 0 get NaN."""
+    e = F.normalize(torch.as_tensor(embeddings).detach().float(), dim=1)  # (N, D)
+    y = torch.as_tensor(np.asarray(labels)).long().reshape(-1).to(e.device)
+    centres = class_centres(e, y)  # (C, D)
+    cos = (e * centres[y.clamp_min(0)]).sum(1)  # (N,)
+    return torch.where(y >= 0, cos, torch.full_like(cos, float("nan")))

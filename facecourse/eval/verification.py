@@ -149,6 +149,21 @@ def kfold_accuracy(scores, issame, folds=10) -> tuple[float, float, np.ndarray]:
     return float(accs.mean()), float(accs.std()), thr
 
 
+def best_threshold(scores, issame) -> float:
+    """The threshold with the best accuracy on these pairs (the lowest if several tie), midway
+    between the neighbouring scores; -inf / inf when accepting / rejecting every pair is best."""
+    scores, issame = check_scores(scores, issame, need_both=False)
+    order = np.argsort(scores, kind="stable")
+    s, y = scores[order], issame[order]
+    return float(_best_thresholds(s, y, np.ones((1, s.size), bool))[0])
+
+
+def accuracy_at(scores, issame, threshold: float) -> float:
+    """Share of pairs decided right when accepting ``score >= threshold``."""
+    scores, issame = check_scores(scores, issame, need_both=False)
+    return float(((scores >= threshold) == issame).mean())
+
+
 def far_key(far: float) -> str:
     """Dictionary key for a FAR: 1e-3 -> 'tar@far=1e-3', 0.25 -> 'tar@far=2.5e-1'."""
     mantissa, exponent = f"{far:.6e}".split("e")

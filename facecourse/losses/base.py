@@ -13,7 +13,7 @@ draw the curves over θ) and, rarely, ``non_target_logits`` (CurricularFace) or 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +21,15 @@ from torch import Tensor, nn
 
 EPS = 1e-7
 _HEADS: dict[str, Callable[..., nn.Module]] = {}
+
+
+class HeadOutput(NamedTuple):
+    """What a head that corrects labels returns in training (BoundaryFace) instead of logits:
+    `fit` takes the cross-entropy against ``labels`` and adds ``loss``."""
+
+    logits: Tensor  # (B, C)
+    labels: Tensor  # (B,) the labels the cross-entropy should use
+    loss: Tensor  # () a term added to the cross-entropy
 
 
 def register_head(name: str):

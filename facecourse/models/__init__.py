@@ -1,6 +1,10 @@
-"""Backbones (a registry), necks, and parameter / MAC counting."""
+"""Backbones (a registry), necks, parameter / MAC counting, and wrappers: CBAM attention,
+training-time input degradations, masked-face domain adaptation."""
 from . import convnet, iresnet, mobilefacenet  # noqa: F401  (registers the backbones)
+from .augment import RandomFaceMask, RandomLowResolution
+from .cbam import CBAM, CBAMBackbone, cbam_attention
 from .convnet import ConvNet
+from .dann import DomainState, GradientReversal, MaskedFaceDANN, SelfAttention2d, grad_reverse
 from .iresnet import IResNet
 from .mobilefacenet import MobileFaceNet
 from .necks import NECKS, Neck
@@ -11,4 +15,6 @@ from .speed import measure_throughput
 __all__ = [
     "ConvNet", "IResNet", "MobileFaceNet", "NECKS", "Neck", "count_flops", "count_parameters",
     "create_backbone", "list_backbones", "register_backbone", "measure_throughput",
+    "CBAM", "CBAMBackbone", "cbam_attention", "RandomFaceMask", "RandomLowResolution",
+    "DomainState", "GradientReversal", "MaskedFaceDANN", "SelfAttention2d", "grad_reverse",
 ]

@@ -1,7 +1,8 @@
 """Training: dataclass configs, `fit()`, samplers, schedules, checkpoints, DDP, ONNX export.
 
 Taught in the lessons on training a face model (classification, triplet and siamese
-objectives); `python -m facecourse train` runs the same `fit`.
+objectives); `python -m facecourse train` runs the same `fit`. `search_combined_margin`
+tunes a recipe with optuna (lesson 11).
 """
 from .cache import fit_cached, run_key
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -11,6 +12,7 @@ from .fit import FitResult, TrainingDiverged, fit
 from .optim import WarmupSchedule, build_optimizer, build_scheduler, param_groups
 from .recipes import RECIPES, get_recipe, lesson_config, lesson_heads
 from .samplers import PairBatchSampler, PairView, PKBatchSampler, RandomBatchSampler, make_sampler
+from .search import MarginSearch, SearchSpace, search_combined_margin, verification_score
 
 __all__ = [
     "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "fit", "FitResult",
@@ -18,4 +20,5 @@ __all__ = [
     "backbone_from_checkpoint", "param_groups", "build_optimizer", "build_scheduler",
     "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "RandomBatchSampler", "PKBatchSampler",
     "PairBatchSampler", "PairView", "make_sampler",
+    "MarginSearch", "SearchSpace", "search_combined_margin", "verification_score",
 ]

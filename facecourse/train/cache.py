@@ -26,12 +26,17 @@ from .fit import FitResult, fit
 __all__ = ["fit_cached", "run_key"]
 
 _IGNORED = ("out_dir", "resume", "progress", "log_every", "checkpoint_every", "device")
+# Fields added after runs were first cached: hashed only when they differ from their default,
+# so adding a knob keeps the key (and the cached run) of every config that does not use it.
+_ADDED_LATER = ("max_minutes", "teacher", "data.scale_jitter", "data.shift_jitter",
+                "data.color_jitter", "contrastive_normalize")
 
 
 def _hash_tensor(h, t: torch.Tensor) -> None:
     t = t.detach().cpu().contiguous()
     h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-    h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    # flattened first: a 0-d tensor (a step counter) cannot be viewed as bytes; same bytes else
+    h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
 
 
 def run_key(cfg: TrainConfig, train_set, *modules) -> str:
@@ -40,6 +45,14 @@ def run_key(cfg: TrainConfig, train_set, *modules) -> str:
     d = cfg.to_dict()
     for name in _IGNORED:
         d.pop(name, None)
+    defaults = TrainConfig().to_dict()
+    for dotted in _ADDED_LATER:
+        *parents, leaf = dotted.split(".")
+        node, default = d, defaults
+        for p in parents:
+            node, default = node[p], default[p]
+        if node.get(leaf) == default[leaf]:
+            node.pop(leaf, None)
     h.update(json.dumps(d, sort_keys=True, default=str).encode())
     h.update(torch.__version__.encode())
     images = getattr(train_set, "images", None)
@@ -54,27 +67,40 @@ def run_key(cfg: TrainConfig, train_set, *modules) -> str:
             for name, t in sorted(module.state_dict().items()):
                 h.update(name.encode())
                 _hash_tensor(h, t)
+            # settings that are not weights (an augmentation's probability, a loss's weights):
+            # modules that declare `keyed_settings = True` add their extra_repr to the key
+            for m in module.modules():
+                if getattr(m, "keyed_settings", False):
+                    h.update(f"{type(m).__name__}({m.extra_repr()})".encode())
     return h.hexdigest()[:24]
 
 
 def fit_cached(cfg: TrainConfig, train_set, *, backbone=None, head=None, teacher=None,
-               cache_dir: str | Path | None = None) -> FitResult:
+               extra_loss=None, cache_dir: str | Path | None = None) -> FitResult:
     """`fit(cfg, train_set, ...)`, or the finished run with the same key from the cache.
+
+    `extra_loss` (see `fit`) must be an nn.Module here: its weights and settings join the key.
 
     The returned FitResult is the same in both cases (modules in eval mode, the history of
     the original run); ``result.out_dir`` is the cached run's folder.
     """
+    if extra_loss is not None and not isinstance(extra_loss, torch.nn.Module):
+        raise TypeError("fit_cached(extra_loss=...) needs an nn.Module (its weights and settings "
+                        "key the cache); call fit() for a plain function")
     if os.environ.get("FACECOURSE_NO_CACHE"):
-        return fit(cfg, train_set, backbone=backbone, head=head, teacher=teacher)
+        return fit(cfg, train_set, backbone=backbone, head=head, teacher=teacher,
+                   extra_loss=extra_loss)
     if cache_dir is None:
         from facecourse.data import default_cache_dir
         cache_dir = default_cache_dir() / "runs"
-    out_dir = Path(cache_dir) / run_key(cfg, train_set, backbone, head, teacher)
+    extra = () if extra_loss is None else (extra_loss,)  # keys without one stay as they were
+    out_dir = Path(cache_dir) / run_key(cfg, train_set, backbone, head, teacher, *extra)
     done = out_dir / "done"
     cfg = copy.deepcopy(cfg)
     cfg.out_dir, cfg.resume = str(out_dir), True
     if not done.is_file():
-        result = fit(cfg, train_set, backbone=backbone, head=head, teacher=teacher)
+        result = fit(cfg, train_set, backbone=backbone, head=head, teacher=teacher,
+                     extra_loss=extra_loss)
         done.write_text("finished\n")
         return result
     print(f"fit_cached: this exact run finished before; loading it from {out_dir}")

@@ -4,8 +4,11 @@
     python -m facecourse train --out runs/a --resume            # continue runs/a
     torchrun --nproc_per_node=2 -m facecourse train --recipe synthetic-arcface --out runs/b
     python -m facecourse export-onnx --checkpoint runs/a/checkpoint.pt --out a.onnx
+    python -m facecourse train --recipe lfw-distill --out runs/lfw-distill   # prints DevTest
 
 The config is built in layers: TrainConfig defaults < --recipe < --config file < --set.
+A run on LFW (data.source=lfw) ends with the View 1 evaluation (threshold chosen on the
+DevTrain pairs, accuracy on the DevTest pairs), printed and written to out_dir/devtest.json.
 """
 from __future__ import annotations
 
@@ -57,6 +60,43 @@ def build_config(args) -> TrainConfig:
     return TrainConfig.from_dict(d)
 
 
+def train_and_evaluate(cfg: TrainConfig, command: str = ""):
+    """Build the run's teacher, `fit`, and on LFW evaluate View 1: (FitResult, metrics or None).
+
+    The metrics (`facecourse.eval.view1_metrics` plus the training time) are also written to
+    out_dir/devtest.json, with `command` and the machine."""
+    import platform
+
+    from .fit import fit
+    train_set = teacher = None
+    if cfg.teacher_checkpoint:
+        from .export import backbone_from_checkpoint
+        teacher = backbone_from_checkpoint(cfg.teacher_checkpoint)[0]
+    elif cfg.teacher == "dlib":
+        from .teachers import dlib_teacher
+        train_set, teacher = dlib_teacher(cfg.data, cfg.model.image_size, progress=cfg.progress)
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    result = fit(cfg, train_set, teacher=teacher)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    if cfg.data.source != "lfw" or int(os.environ.get("RANK", "0")) != 0:
+        return result, None
+    import torch
+
+    from facecourse.data import load_lfw
+    from facecourse.eval import evaluate_view1
+    lfw = load_lfw(cfg.data.root or None, image_size=cfg.model.image_size)
+    metrics = evaluate_view1(result.backbone, lfw)
+    metrics.update(train_minutes=round(wall / 60, 2), train_process_cpu_minutes=round(cpu / 60, 2),
+                   steps=result.history[-1]["step"] if result.history else 0,
+                   threads=torch.get_num_threads(), device=str(next(result.backbone.parameters()).device),
+                   command=command, machine=f"{platform.machine()} {os.cpu_count()} cpus, "
+                                            f"Python {platform.python_version()}",
+                   date=time.strftime("%Y-%m-%d"))
+    if result.out_dir is not None:
+        (result.out_dir / "devtest.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return result, metrics
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m facecourse train",
                                      description="Train a face recognition model with fit().")
@@ -68,15 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
     args = parser.parse_args(argv)
 
-    from .fit import TrainingDiverged, fit
+    from .fit import TrainingDiverged
 
     try:
         cfg = build_config(args)
-        teacher = None
-        if cfg.teacher_checkpoint:
-            from .export import backbone_from_checkpoint
-            teacher = backbone_from_checkpoint(cfg.teacher_checkpoint)[0]
-        result = fit(cfg, teacher=teacher)
+        command = "python -m facecourse train " + " ".join(argv if argv is not None else sys.argv[1:])
+        result, metrics = train_and_evaluate(cfg, command)
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -87,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         last = result.history[-1]
         print(f"done: {last['step']} steps, {last['epoch']} epochs, loss {last['loss']:.4f}, "
               f"{last['img_per_s']:.1f} img/s; checkpoint {result.checkpoint_path}")
+    if metrics is not None:
+        print(f"LFW DevTest ({metrics['n_pairs']} pairs, threshold from DevTrain pairs): "
+              f"accuracy {metrics['acc']:.4f}, AUC {metrics['auc']:.4f}, TAR@FAR=1e-2 "
+              f"{metrics['tar@far=1e-2']:.4f} (10-fold inside DevTest: {metrics['acc_cv']:.4f}); "
+              f"{metrics['train_minutes']:.1f} min of training; {result.out_dir}/devtest.json")
     return 0
 
 

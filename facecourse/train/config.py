@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-OBJECTIVES = ("classification", "triplet", "siamese")
+OBJECTIVES = ("classification", "triplet", "siamese", "distill")
 SOURCES = ("synthetic", "lfw", "folder")
+TEACHERS = ("", "dlib")
 SAMPLERS = ("random", "pk", "pairs")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
@@ -63,7 +64,10 @@ class DataConfig:
     # meta['age']: synthetic faces use 0 (child) .. 1 (old), so 0.3 ~ 30% of a life span; for
     # ages in years (CACD, AgeDB) set e.g. 10
     workers: int = 0  # DataLoader workers; 0 = batches cut straight from in-memory tensors
-    augment: bool = True  # random horizontal flip
+    augment: bool = True  # random horizontal flip (and the jitters below when they are > 0)
+    scale_jitter: float = 0.0  # augment: zoom each image by a random factor in 1 +- this; 0 = off
+    shift_jitter: float = 0.0  # augment: shift each image by up to this fraction of its side
+    color_jitter: float = 0.0  # augment: contrast * (1 +- this) and brightness +- this (in [-1, 1])
 
 
 @dataclass
@@ -90,18 +94,23 @@ class TrainConfig:
     head: HeadConfig = field(default_factory=HeadConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    objective: str = "classification"  # classification | triplet | siamese
+    objective: str = "classification"  # classification | triplet | siamese | distill (teacher only)
     center_loss_weight: float = 0.0  # classification: lambda of the center loss; 0 = off
     center_alpha: float = 0.5  # center loss: the centers' update rate alpha
     triplet_margin: float = 0.2  # triplet: margin alpha of FaceNet
     mining: str = "semi_hard"  # triplet: semi_hard | batch_hard | batch_all
     contrastive_margin: float | None = None  # siamese: margin; None = ContrastiveLoss default
     contrastive_form: str | None = None  # siamese: hadsell | report; None = the default
+    contrastive_normalize: bool = False  # siamese: distances between L2-normalized embeddings
     ce_weight: float = 0.0  # siamese: weight of the head's cross-entropy (stage-1 head)
     distill_weight: float = 0.0  # with a teacher: weight of 1 - cos(student, teacher)
     teacher_checkpoint: str = ""  # CLI: a checkpoint of fit() whose backbone is the teacher
+    teacher: str = ""  # CLI: a pretrained teacher by name: "dlib" = dlib's ResNet (data.source
+    # lfw; its 128-d embeddings of the training images are computed once and cached)
     epochs: float = 10  # passes over the data (fractions allowed)
     max_steps: int = 0  # stop after this many steps; 0 = epochs * steps per epoch
+    max_minutes: float = 0.0  # also stop (and checkpoint) at the first log step after this many
+    # minutes of training; 0 = no limit. A guard: the lr schedule still spans epochs/max_steps
     batch_size: int = 128  # GLOBAL batch (split evenly over the DDP processes)
     amp: str = "auto"  # auto (fp16 + GradScaler on CUDA, off on CPU) | off | bf16 | fp16
     channels_last: Any = "auto"  # True | False | "auto" (= True: faster on CUDA and on CPU, see bench)
@@ -178,6 +187,8 @@ def validate(cfg: TrainConfig) -> None:
     for name, value, choices in checks:
         if value not in choices:
             raise ValueError(f"config {name}={value!r} is not one of {', '.join(choices)}")
+    if cfg.teacher not in TEACHERS:
+        raise ValueError(f"config teacher={cfg.teacher!r}: use '' (none) or 'dlib'")
     if cfg.batch_size < 2:
         raise ValueError(f"config batch_size={cfg.batch_size}: use at least 2")
     if cfg.objective == "triplet" and cfg.data.sampler != "pk":
@@ -192,3 +203,10 @@ def validate(cfg: TrainConfig) -> None:
                          f"data.P * data.K = {cfg.data.P} * {cfg.data.K}; change one of them")
     if cfg.epochs <= 0 and cfg.max_steps <= 0:
         raise ValueError("config epochs and max_steps are both <= 0: set one of them")
+    if cfg.max_minutes < 0:
+        raise ValueError(f"config max_minutes={cfg.max_minutes}: use 0 (no limit) or a positive time")
+    for name in ("scale_jitter", "shift_jitter", "color_jitter"):
+        if not 0.0 <= getattr(cfg.data, name) < 1.0:
+            raise ValueError(f"config data.{name}={getattr(cfg.data, name)} must be in [0, 1)")
+    if cfg.teacher and cfg.teacher_checkpoint:
+        raise ValueError("config teacher and teacher_checkpoint are both set: choose one teacher")

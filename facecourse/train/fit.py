@@ -7,7 +7,8 @@ forward -> loss -> backward -> step, with logging and checkpoints at fixed steps
   lambda * center loss (Wen et al., ECCV 2016) whose centers move with their own rate alpha;
 - triplet: FaceNet's triplet loss on P x K batches (arXiv:1503.03832);
 - siamese: contrastive loss on image pairs (Hadsell et al., CVPR 2006) + ce_weight * the
-  head's cross-entropy (DeepID2, arXiv:1406.4773).
+  head's cross-entropy (DeepID2, arXiv:1406.4773);
+- distill: the teacher's term alone, distill_weight * (1 - cos(student, teacher)), no head.
 
 The device is synchronised only at log and checkpoint steps, so the loop runs as fast as a
 hand-written one (bench/train_speed.py measures it).
@@ -70,12 +71,21 @@ class _Net(nn.Module):
 
 
 def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
-        head: nn.Module | None = None, teacher: nn.Module | None = None) -> FitResult:
+        head: nn.Module | None = None, teacher: nn.Module | None = None,
+        extra_loss=None) -> FitResult:
     """Train `backbone` (+ `head`) on `train_set` as `cfg` says; return them and the history.
 
     `train_set`: a FaceDataset (or any dataset of (image, label)); None = build cfg.data.
     `backbone`, `head`: start from these modules (stage-2 fine-tuning) instead of new ones.
-    `teacher`: a frozen backbone; adds cfg.distill_weight * (1 - cos(student, teacher)).
+    `teacher`: a frozen backbone; adds cfg.distill_weight * (1 - cos(student, teacher)). A
+    teacher with `takes_indices = True` (`EmbeddingTable`: embeddings computed before training)
+    is given the batch's indices into `train_set` instead of its images.
+    `extra_loss`: a term added every step, ``extra_loss(images, labels, embeddings, backbone)``
+    -> scalar, on the batch just embedded (distillation, domain-adversarial losses; see
+    facecourse.losses). An nn.Module is moved to the device; its trainable parts must live in
+    the backbone (a wrapper module), since the optimizer only sees backbone and head.
+    A head may return a ``HeadOutput`` (logits, labels, loss) in training instead of logits
+    (BoundaryFace corrects labels): the cross-entropy then uses its labels and adds its loss.
     """
     validate(cfg)
     info = distributed.setup(cfg.device)
@@ -117,13 +127,35 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
         triplet_loss = TripletLoss(margin=cfg.triplet_margin, mining=cfg.mining)
     if pairs:
         from facecourse.losses import ContrastiveLoss
-        kw = {"margin": cfg.contrastive_margin, "form": cfg.contrastive_form}
+        kw = {"margin": cfg.contrastive_margin, "form": cfg.contrastive_form,
+              "normalize": cfg.contrastive_normalize}
         contrastive_loss = ContrastiveLoss(**{k: v for k, v in kw.items() if v is not None})
+    if cfg.objective == "distill" and teacher is None:
+        raise ValueError("objective='distill' needs a teacher: fit(..., teacher=...), or "
+                         "teacher=dlib / teacher_checkpoint=... on the command line")
     if teacher is not None:
         if cfg.distill_weight <= 0:
             raise ValueError("fit(teacher=...) needs cfg.distill_weight > 0 (the weight of "
                              "1 - cos(student, teacher)); set it, or pass no teacher")
         teacher.to(device, memory_format=memory_format).eval().requires_grad_(False)
+    by_index = getattr(teacher, "takes_indices", False)
+    if by_index and len(teacher) != len(labels):
+        raise ValueError(f"the teacher's table has {len(teacher)} rows but the training set has "
+                         f"{len(labels)} images: row i must be the teacher's embedding of image i")
+    if by_index and teacher.embedding_dim != cfg.model.embedding_dim:
+        raise ValueError(f"the teacher's embeddings have {teacher.embedding_dim} dimensions, the "
+                         f"student's {cfg.model.embedding_dim}: set model.embedding_dim="
+                         f"{teacher.embedding_dim}")
+    jitters = {"scale": cfg.data.scale_jitter, "shift": cfg.data.shift_jitter,
+               "color": cfg.data.color_jitter}
+    use_jitter = cfg.data.augment and any(v > 0 for v in jitters.values())
+    if isinstance(extra_loss, nn.Module):
+        extra_loss.to(device)
+        if any(p.requires_grad for p in extra_loss.parameters()):
+            raise ValueError("fit(extra_loss=...): the extra loss has trainable parameters, which "
+                             "the optimizer would not see; put them in the backbone (a wrapper "
+                             "module) or freeze them with requires_grad_(False)")
+    from facecourse.losses import HeadOutput
     optimizer = build_optimizer(param_groups(backbone, head if use_head else None, cfg.optim),
                                 cfg.optim)
     scheduler = build_scheduler(optimizer, cfg.optim, total_steps, steps_per_epoch)
@@ -169,38 +201,51 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
     kill_at = int(os.environ.get(KILL_ENV, "0"))
 
     def batches_from(step):
-        """This process's batches from global `step` on, epoch after epoch: on the device."""
+        """This process's batches from global `step` on, epoch after epoch: on the device.
+        Yields (images, labels, indices): lists with one entry per side (two for pairs), and
+        the indices into train_set of all images (b,) or (2b,) (for an `EmbeddingTable`)."""
         while True:
             epoch, start = divmod(step, steps_per_epoch)
             sampler.set_epoch(epoch, start)
-            source = sampler if loader is None else loader
-            for s, idx in enumerate(source, epoch * steps_per_epoch + start):  # global steps
+            # the loader draws its batches from the same sampler: the same indices, in order
+            source = sampler if loader is None else zip(sampler, loader)
+            for s, item in enumerate(source, epoch * steps_per_epoch + start):  # global steps
+                idx, batch = (item, None) if loader is None else item
+                idx = torch.as_tensor(idx)  # (b,) or (b, 2) pairs
+                parts = [idx] if not pairs else [idx[:, 0], idx[:, 1]]
                 mask = build.flip_mask(cfg.seed, s, cfg.batch_size, info.rank * per_rank,
                                        per_rank) if cfg.data.augment else None
                 if loader is None:
-                    idx = torch.as_tensor(idx)  # (b,) or (b, 2) pairs
-                    parts = [idx] if not pairs else [idx[:, 0], idx[:, 1]]
                     ims = [images_u8[i].to(device, non_blocking=True) for i in parts]
                     lbs = [labels[i].to(device, non_blocking=True) for i in parts]
                     ims = [build.to_float(x if mask is None else build.flip(x, mask)) for x in ims]
                 else:
-                    batch = [t.to(device, non_blocking=True) for t in idx]
+                    batch = [t.to(device, non_blocking=True) for t in batch]
                     ims, lbs = (batch[:2], batch[3:]) if pairs else (batch[:1], batch[1:])
                     ims = [x if mask is None else build.flip(x, mask) for x in ims]
-                yield [x.contiguous(memory_format=memory_format) for x in ims], lbs
+                if use_jitter:
+                    ims = [build.jitter(x, cfg.seed + k, s, cfg.batch_size, info.rank * per_rank,
+                                        **jitters) for k, x in enumerate(ims)]
+                index = torch.cat(parts).to(device, non_blocking=True) if by_index else None
+                yield [x.contiguous(memory_format=memory_format) for x in ims], lbs, index
             step = (epoch + 1) * steps_per_epoch
 
-    def loss_of(ims, lbs):
+    def loss_of(ims, lbs, index):
         """The objective on one batch (inside autocast)."""
         images = torch.cat(ims) if pairs else ims[0]  # siamese: both sides in one pass
         targets = torch.cat(lbs)  # (B,) or (2B,)
         embeddings, logits = model(images, targets)  # (B, D), (B, C)
         if cfg.objective == "classification":
-            loss = F.cross_entropy(logits.float(), targets)
+            head_loss = 0.0
+            if isinstance(logits, HeadOutput):  # the head corrected labels (BoundaryFace)
+                logits, targets, head_loss = logits
+            loss = F.cross_entropy(logits.float(), targets) + head_loss
             if center_loss is not None:
                 loss = loss + cfg.center_loss_weight * center_loss(embeddings.float(), targets)
         elif cfg.objective == "triplet":
             loss = triplet_loss(embeddings.float(), targets)
+        elif cfg.objective == "distill":
+            loss = embeddings.new_zeros((), dtype=torch.float32)  # + the teacher's term below
         else:
             emb_a, emb_b = embeddings.float().chunk(2)  # (B, D) each
             loss = contrastive_loss(emb_a, emb_b, lbs[0] == lbs[1])
@@ -208,9 +253,11 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
                 loss = loss + cfg.ce_weight * F.cross_entropy(logits.float(), targets)
         if teacher is not None and cfg.distill_weight > 0:
             with torch.no_grad():
-                target_emb = teacher(images).float()  # (B, D)
+                target_emb = teacher(index if by_index else images).float()  # (B, D)
             cos = F.cosine_similarity(embeddings.float(), target_emb, dim=1)  # (B,)
             loss = loss + cfg.distill_weight * (1 - cos).mean()
+        if extra_loss is not None:
+            loss = loss + extra_loss(images, targets, embeddings, backbone)
         return loss, embeddings, targets
 
     # ---- the loop
@@ -222,9 +269,9 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
     step_t = torch.full((), float(step), device=device)  # the step, kept on the device
     last_log_step, last_log_time, t0 = step, time.perf_counter(), time.perf_counter()
     try:
-        for ims, lbs in batches_from(step) if step < total_steps else []:
+        for ims, lbs, index in batches_from(step) if step < total_steps else []:
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss, embeddings, targets = loss_of(ims, lbs)
+                loss, embeddings, targets = loss_of(ims, lbs, index)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.optim.clip_grad_norm > 0:
@@ -246,7 +293,9 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
             bad = torch.where(first, torch.stack([step_t, loss.float()]), bad)
             loss_sum += loss
             bar.update(1)
-            is_last = step >= total_steps
+            is_last = step >= total_steps or (
+                cfg.max_minutes > 0 and step % cfg.log_every == 0
+                and _out_of_time(t0, cfg.max_minutes, info))
             save_now = ckpt_path is not None and (
                 is_last or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0))
             log_now = is_last or step % cfg.log_every == 0
@@ -283,6 +332,15 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
     if head is not None:
         head.eval()
     return FitResult(backbone, head, history.rows, out_dir, ckpt_path)
+
+
+def _out_of_time(t0: float, max_minutes: float, info) -> bool:
+    """Has this run trained for `max_minutes`? (Any process's clock decides, for all.)"""
+    late = torch.tensor(float(time.perf_counter() - t0 >= 60 * max_minutes))
+    if info.world_size > 1:
+        late = late.to(info.device)
+        torch.distributed.all_reduce(late, op=torch.distributed.ReduceOp.MAX)
+    return bool(late.item())
 
 
 def _resume_path(cfg, ckpt_path):

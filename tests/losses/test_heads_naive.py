@@ -24,7 +24,7 @@ def naive_target(name, head, c):
     th = math.acos(c)
     if name == "cosface":
         return c - head.m
-    if name in ("arcface", "subcenter_arcface", "curricularface"):
+    if name in ("arcface", "subcenter_arcface", "curricularface", "boundaryface"):  # boundaryface: eval
         return math.cos(th + head.m) if th + head.m <= math.pi else c - head.m * math.sin(head.m)
     if name == "combined":
         a = head.m1 * th + head.m2
@@ -69,7 +69,7 @@ def test_softmax_head_is_linear_with_bias():
 
 
 def test_unknown_head_lists_known_names():
-    with pytest.raises(ValueError, match=r"unknown head 'arcfce'; create_head knows: arcface, combined"):
+    with pytest.raises(ValueError, match=r"unknown head 'arcfce'; create_head knows: arcface, boundaryface, combined"):
         create_head("arcfce", D, C)
     with pytest.raises(ValueError, match="embedding_dim and num_classes must be >= 1"):
         create_head("arcface", 0, C)

@@ -1,0 +1,143 @@
+"""The LFW track: MobileFaceNet from scratch, the same student distilled from dlib, and dlib.
+
+All three are measured the same way (`facecourse.eval.view1_metrics`): the threshold chosen
+on the 2,200 DevTrain pairs, accuracy on the 1,000 DevTest pairs (people never trained on),
+plus AUC and TAR@FAR=1e-2. The students train with the recipes `lfw-scratch` and
+`lfw-distill` on the CPU (~20 min each on 2 cores); dlib's embeddings are computed once and
+cached (`facecourse.train.teachers.dlib_embeddings`, ~8 min with 2 processes).
+
+    python bench/lfw.py                  # needs a prepared LFW (python -m facecourse.data prepare lfw ...)
+    python bench/lfw.py --only dlib      # one of scratch | distill | dlib (merged into the JSON)
+    python bench/lfw.py --tiny --out /tmp/lfw.json   # CI: a few people prepared from the raw
+                                                     # LFW, a few steps each (< 1 min)
+
+Writes (merging) bench/results/lfw.json: devtest_acc_{scratch,distilled,dlib},
+devtest_auc_*, devtest_tar_far1e-2_*, train_cpu_minutes_{scratch,distilled} (wall minutes of
+training on the CPU), and a section per model with every metric, its command, machine and date.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _results import RESULTS_DIR, merge_results  # bench/ is on sys.path when run as a script
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MODELS = {"scratch": "lfw-scratch", "distill": "lfw-distill", "dlib": None}
+KEY = {"scratch": "scratch", "distill": "distilled", "dlib": "dlib"}  # result-key suffixes
+TINY = {"max_steps": 6, "batch_size": 16, "optim.warmup_epochs": 0, "log_every": 2,
+        "checkpoint_every": 0, "progress": False}
+
+
+def machine() -> str:
+    import torch
+    return (f"{platform.machine()} {os.cpu_count()} cpus, {torch.get_num_threads()} torch threads, "
+            f"Python {platform.python_version()}, torch {torch.__version__}")
+
+
+def tiny_people(raw: Path, pairs_each: int = 6, max_images: int = 3) -> list[str]:
+    """People of the first `pairs_each` matched and mismatched pairs of each View 1 file whose
+    people have at most `max_images` images: ~30 people, ~80 images."""
+    from facecourse.data import read_pairs, read_people
+    count = dict(read_people(raw / "peopleDevTrain.txt") + read_people(raw / "peopleDevTest.txt"))
+    names = set()
+    for fname in ("pairsDevTrain.txt", "pairsDevTest.txt"):
+        rows, _ = read_pairs(raw / fname)
+        for same in (True, False):
+            ok = [r for r in rows if (r[0] == r[2]) == same
+                  and count[r[0]] <= max_images and count[r[2]] <= max_images]
+            names |= {n for r in ok[:pairs_each] for n in (r[0], r[2])}
+    return sorted(names)
+
+
+def measure_dlib(root, tag: str) -> dict:
+    from facecourse.data import load_lfw
+    from facecourse.eval import view1_metrics
+    from facecourse.train.teachers import dlib_cache_path, dlib_embeddings
+    lfw = load_lfw(root, image_size=112)
+    emb = dlib_embeddings(lfw)  # computed once (2 processes), then read from the cache
+    seconds = json.loads(dlib_cache_path(lfw).with_suffix(".json").read_text())["seconds"]
+    return {**view1_metrics(emb, lfw), "embed_minutes": round(seconds / 60, 2),
+            "embedded_images": int(np.isfinite(emb).all(1).sum()), "chip": "landmarks",
+            "command": f"python bench/lfw.py{tag}"}
+
+
+def train_recipe(recipe: str, root, out_dir: Path, extra: dict, tag: str) -> dict:
+    from facecourse.train import TrainConfig
+    from facecourse.train.cli import train_and_evaluate
+    from facecourse.train.config import apply_overrides
+    from facecourse.train.recipes import get_recipe
+    sets = {"device": "cpu", **({"data.root": str(root)} if root else {}), **extra}
+    d = apply_overrides(apply_overrides(TrainConfig().to_dict(), get_recipe(recipe)), sets)
+    d["out_dir"] = str(out_dir)
+    cli = " ".join(f"--set {k}={v}" for k, v in sets.items() if k != "progress")
+    command = f"python -m facecourse train --recipe {recipe} {cli} --out {out_dir}"
+    _, metrics = train_and_evaluate(TrainConfig.from_dict(d), command)
+    metrics["command"] = f"python bench/lfw.py{tag} (= {command})"
+    return metrics
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="CI: a few people from the raw LFW")
+    parser.add_argument("--only", choices=list(MODELS), action="append",
+                        help="measure only these (repeatable); default all three")
+    parser.add_argument("--root", default=None, help="a prepared LFW folder (default: the cache)")
+    parser.add_argument("--data", default=None, help="--tiny: the raw LFW folder (default: "
+                                                     "$FACECOURSE_DATA/lfw or ../shared/data/lfw)")
+    parser.add_argument("--work", default=None, help="--tiny: working folder (default: a temp dir)")
+    parser.add_argument("--out", default=None, help="results JSON (default bench/results/lfw.json; "
+                                                    "--tiny: <work>/lfw.json)")
+    args = parser.parse_args(argv)
+    only = args.only or list(MODELS)
+    t_start = time.perf_counter()
+    root, extra, tag = args.root, {}, ""
+    if args.tiny:
+        from facecourse.data import find_lfw, prepare_lfw
+        raw = Path(args.data) if args.data else find_lfw()
+        if raw is None:
+            print("error: no raw LFW found (set FACECOURSE_DATA; see datasets/lfw.md)", file=sys.stderr)
+            return 2
+        work = Path(args.work or tempfile.mkdtemp(prefix="lfw-tiny-"))
+        os.environ["FACECOURSE_CACHE"] = str(work / "cache")  # dlib's cache stays in the work dir
+        root = prepare_lfw(raw, work / "lfw", workers=2, names=tiny_people(raw), progress=False)
+        extra, tag = TINY, " --tiny"
+        out = Path(args.out) if args.out else work / "lfw.json"
+        runs = work / "runs"
+    else:
+        out = Path(args.out) if args.out else RESULTS_DIR / "lfw.json"
+        runs = ROOT / "runs"
+    update = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "tiny": args.tiny}
+    for name in only:
+        key = KEY[name]
+        print(f"== {name}", flush=True)
+        if name == "dlib":
+            m = measure_dlib(root, tag)
+        else:
+            m = train_recipe(MODELS[name], root, runs / f"bench-{MODELS[name]}", extra, tag)
+            update[f"train_cpu_minutes_{key}"] = m["train_minutes"]
+        m.update(machine=update["machine"], date=update["date"])
+        update[key] = {k: v for k, v in m.items() if not isinstance(v, float) or np.isfinite(v)}
+        update[f"devtest_acc_{key}"] = m["acc"]
+        update[f"devtest_auc_{key}"] = m["auc"]
+        update[f"devtest_tar_far1e-2_{key}"] = m["tar@far=1e-2"]
+        print(f"{name}: DevTest accuracy {m['acc']:.4f}, AUC {m['auc']:.4f}, "
+              f"TAR@FAR=1e-2 {m['tar@far=1e-2']:.4f}", flush=True)
+    update["seconds"] = round(time.perf_counter() - t_start, 1)
+    merge_results(update, out)
+    print(f"wrote {out} ({update['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Precomputed teachers: EmbeddingTable in fit, the resumable embedding cache (fake embedders,
+no dlib needed)."""
+import numpy as np
+import pytest
+import torch
+
+from facecourse.train import fit
+from facecourse.train.teachers import EmbeddingTable, cached_embeddings, data_key
+
+from _train_tiny import NoBatchNorm, tiny_config, tiny_faces
+
+
+class _NoImages(torch.utils.data.Dataset):
+    """The same faces served one by one: fit takes the DataLoader path."""
+
+    def __init__(self, data):
+        self.data, self.labels = data, data.labels
+
+    def __getitem__(self, i):
+        return self.data[i]
+
+    def __len__(self):
+        return len(self.data)
+
+
+def _teacher_and_table(data):
+    torch.manual_seed(123)
+    teacher = NoBatchNorm().eval()
+    with torch.no_grad():
+        table = teacher(data.images.float() / 127.5 - 1)  # (N, 16): row i = image i
+    return teacher, EmbeddingTable(table)
+
+
+@pytest.mark.parametrize("loader", [False, True])
+def test_a_table_of_the_teachers_embeddings_trains_like_the_teacher(loader):
+    """Without augmentation the table gives fit exactly the teacher's targets, by index."""
+    data = tiny_faces()
+    teacher, table = _teacher_and_table(data)
+    cfg = tiny_config(distill_weight=5.0, max_steps=5, **{"data.augment": False})
+    runs = []
+    for t in (teacher, table):
+        torch.manual_seed(0)
+        runs.append(fit(cfg, _NoImages(data) if loader else data, backbone=NoBatchNorm(), teacher=t))
+    for a, b in zip(runs[0].backbone.state_dict().values(), runs[1].backbone.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_the_table_is_looked_up_with_the_batch_indices(monkeypatch):
+    data = tiny_faces()
+    _, table = _teacher_and_table(data)
+    seen = []
+    real = EmbeddingTable.forward
+    monkeypatch.setattr(EmbeddingTable, "forward", lambda self, idx: (seen.append(idx), real(self, idx))[1])
+    fit(tiny_config(distill_weight=1.0, max_steps=4), data, backbone=NoBatchNorm(), teacher=table)
+    order = np.random.default_rng([0, 0]).permutation(len(data))  # RandomBatchSampler, epoch 0
+    assert [s.tolist() for s in seen] == order[:64].reshape(4, 16).tolist()
+
+
+def test_table_errors():
+    data = tiny_faces()
+    with pytest.raises(ValueError, match=r"the teacher's table has 3 rows but the training set has 64"):
+        fit(tiny_config(distill_weight=1.0, max_steps=1), data, teacher=EmbeddingTable(torch.ones(3, 16)))
+    with pytest.raises(ValueError, match=r"have 8 dimensions, the student's 16: set model.embedding_dim=8"):
+        fit(tiny_config(distill_weight=1.0, max_steps=1), data, teacher=EmbeddingTable(torch.ones(64, 8)))
+    bad = torch.ones(64, 16)
+    bad[5] = float("nan")
+    with pytest.raises(ValueError, match="with NaN/Inf rows: compute the teacher's embedding"):
+        EmbeddingTable(bad)
+
+
+class MeanColour:
+    """A fake embedder: the mean of each channel, plus a call counter (in-process only)."""
+
+    embedding_dim = 3
+
+    def __init__(self, fail_after=None):
+        self.calls, self.fail_after = 0, fail_after
+
+    def __call__(self, images_uint8):
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise KeyboardInterrupt("stopped")
+        return np.asarray(images_uint8, np.float32).mean(axis=(2, 3))
+
+
+def test_cached_embeddings_compute_only_missing_rows_and_resume(tmp_path):
+    images = tiny_faces().images  # (64, 3, 32, 32)
+    expected = images.float().mean(dim=(2, 3)).numpy()
+    path = tmp_path / "t.npy"
+    with pytest.raises(KeyboardInterrupt):
+        cached_embeddings(images, np.arange(40), path, MeanColour(fail_after=2), workers=1,
+                          chunk=8, progress=False)
+    partial = np.load(path)
+    assert np.isfinite(partial).all(1).sum() == 16  # two chunks were saved before the stop
+    fake = MeanColour()
+    table = cached_embeddings(images, np.arange(40), path, fake, workers=1, chunk=8, progress=False)
+    assert fake.calls == 3  # only the 24 missing rows
+    np.testing.assert_allclose(table[:40], expected[:40], rtol=1e-6)
+    assert np.isnan(table[40:]).all()
+    again = MeanColour()
+    cached_embeddings(images, [3, 7], path, again, workers=1, progress=False)
+    assert again.calls == 0
+    meta = __import__("json").loads(path.with_suffix(".json").read_text())
+    assert meta["rows_done"] == 40 and meta["seconds"] >= 0
+
+
+def test_cached_embeddings_with_two_worker_processes(tmp_path):
+    images = tiny_faces().images
+    table = cached_embeddings(images, np.arange(0, 64, 2), tmp_path / "w.npy", MeanColour(),
+                              workers=2, chunk=4, progress=False)
+    np.testing.assert_allclose(table[::2], images[::2].float().mean(dim=(2, 3)).numpy(), rtol=1e-6)
+    assert np.isnan(table[1::2]).all()
+
+
+def test_a_cache_of_other_data_is_refused_and_keys_follow_the_pixels(tmp_path):
+    images = tiny_faces().images
+    cached_embeddings(images, [0], tmp_path / "t.npy", MeanColour(), workers=1, progress=False)
+    with pytest.raises(ValueError, match=r"holds \(64, 3\) embeddings, not \(10, 3\)"):
+        cached_embeddings(images[:10], [0], tmp_path / "t.npy", MeanColour(), workers=1, progress=False)
+    other = images.clone()
+    other[0, 0, 0, 0] ^= 1
+    assert data_key(images) == data_key(images.clone()) != data_key(other)
+
+
+def test_the_distill_objective_trains_on_the_teacher_alone():
+    data = tiny_faces()
+    _, table = _teacher_and_table(data)
+    x = data.images.float() / 127.5 - 1
+    torch.manual_seed(0)
+    student = NoBatchNorm()
+
+    def agreement(model):
+        with torch.no_grad():
+            return torch.nn.functional.cosine_similarity(model(x), table.embeddings).mean().item()
+
+    before = agreement(student)
+    result = fit(tiny_config(objective="distill", distill_weight=10.0, epochs=4,
+                             **{"optim.lr": 0.02}), data, backbone=student, teacher=table)
+    assert result.head is None and agreement(result.backbone) > before + 0.3
+    with pytest.raises(ValueError, match="objective='distill' needs a teacher"):
+        fit(tiny_config(objective="distill", distill_weight=1.0, max_steps=1), data)
