@@ -16,6 +16,19 @@ from facecourse.train import TrainConfig
 from facecourse.train.config import apply_overrides, parse_value
 
 
+class NoImages(torch.utils.data.Dataset):
+    """The same faces, served one by one (no `.images`): fit falls back to a DataLoader."""
+
+    def __init__(self, data):
+        self.data, self.labels = data, data.labels
+
+    def __getitem__(self, i):
+        return self.data[i]
+
+    def __len__(self):
+        return len(self.data)
+
+
 def tiny_faces(num_classes=8, per_class=8, size=32, seed=0) -> FaceDataset:
     """Random uint8 images whose class shifts the mean colour (so a model can learn a bit)."""
     g = torch.Generator().manual_seed(seed)

@@ -11,7 +11,7 @@ from facecourse.models import create_backbone
 from facecourse.train import TrainingDiverged, fit
 from facecourse.train.build import flip, flip_mask
 
-from _train_tiny import NoBatchNorm, tiny_config, tiny_faces
+from _train_tiny import NoBatchNorm, NoImages, tiny_config, tiny_faces
 
 
 def test_fit_equals_a_hand_written_loop():
@@ -46,23 +46,10 @@ def test_fit_equals_a_hand_written_loop():
     assert [r["step"] for r in result.history] == [2, 4]
 
 
-class _NoImages(torch.utils.data.Dataset):
-    """The same faces, served one by one (no `.images`): fit falls back to a DataLoader."""
-
-    def __init__(self, data):
-        self.data, self.labels = data, data.labels
-
-    def __getitem__(self, i):
-        return self.data[i]
-
-    def __len__(self):
-        return len(self.data)
-
-
 def test_in_memory_batches_equal_the_dataloader_path():
     data = tiny_faces()
     cfg = tiny_config(max_steps=3)
-    fast, slow = fit(cfg, data), fit(cfg, _NoImages(data))
+    fast, slow = fit(cfg, data), fit(cfg, NoImages(data))
     for a, b in zip(fast.backbone.state_dict().values(), slow.backbone.state_dict().values()):
         assert torch.equal(a, b)
 

@@ -7,20 +7,7 @@ import torch
 from facecourse.train import fit
 from facecourse.train.teachers import EmbeddingTable, cached_embeddings, data_key
 
-from _train_tiny import NoBatchNorm, tiny_config, tiny_faces
-
-
-class _NoImages(torch.utils.data.Dataset):
-    """The same faces served one by one: fit takes the DataLoader path."""
-
-    def __init__(self, data):
-        self.data, self.labels = data, data.labels
-
-    def __getitem__(self, i):
-        return self.data[i]
-
-    def __len__(self):
-        return len(self.data)
+from _train_tiny import NoBatchNorm, NoImages, tiny_config, tiny_faces
 
 
 def _teacher_and_table(data):
@@ -40,7 +27,7 @@ def test_a_table_of_the_teachers_embeddings_trains_like_the_teacher(loader):
     runs = []
     for t in (teacher, table):
         torch.manual_seed(0)
-        runs.append(fit(cfg, _NoImages(data) if loader else data, backbone=NoBatchNorm(), teacher=t))
+        runs.append(fit(cfg, NoImages(data) if loader else data, backbone=NoBatchNorm(), teacher=t))
     for a, b in zip(runs[0].backbone.state_dict().values(), runs[1].backbone.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
