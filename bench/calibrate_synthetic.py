@@ -37,6 +37,7 @@ from facecourse.data import SyntheticFaces, make_pairs  # noqa: E402
 from facecourse.eval import all_pairs_scores, embed, pair_scores, verification_metrics  # noqa: E402
 from facecourse.profiles import get_profile  # noqa: E402
 from facecourse.train import HeadConfig, TrainConfig, fit, lesson_config, lesson_heads  # noqa: E402
+from facecourse.train.fit import TrainingDiverged  # noqa: E402
 
 HEADS = {"softmax": lesson_heads()["softmax"], "arcface": lesson_heads()["ArcFace"]}
 
@@ -54,7 +55,13 @@ def one(difficulty: float, seed: int, args) -> dict:
     row = {"difficulty": difficulty, "seed": seed}
     for name, head in args.heads.items():
         t = time.perf_counter()
-        result = fit(recipe(args.size, args.epochs, head, seed), train)
+        try:
+            result = fit(recipe(args.size, args.epochs, head, seed), train)
+        except TrainingDiverged as e:  # a result too: e.g. SphereFace with the feature norm kept
+            row[name] = {"diverged": str(e).split(";")[0], "train_s": round(time.perf_counter() - t, 1)}
+            print(f"difficulty {difficulty:.2f} seed {seed} {name:>8}: diverged ({row[name]['diverged']})",
+                  flush=True)
+            continue
         emb = embed(result.backbone, test)
         scores, issame = all_pairs_scores(emb, test.labels)
         low_far = verification_metrics(scores, issame)

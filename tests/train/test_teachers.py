@@ -126,3 +126,19 @@ def test_the_distill_objective_trains_on_the_teacher_alone():
     assert result.head is None and agreement(result.backbone) > before + 0.3
     with pytest.raises(ValueError, match="objective='distill' needs a teacher"):
         fit(tiny_config(objective="distill", distill_weight=1.0, max_steps=1), data)
+
+
+def test_centring_removes_the_shared_offset_and_keeps_the_differences():
+    from facecourse.train.teachers import centre_embeddings
+    rng = np.random.default_rng(0)
+    offset = 5 * rng.normal(size=16)
+    raw = (offset + rng.normal(size=(200, 16))).astype(np.float32)  # a narrow cone, like dlib's
+    unit = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    assert (unit @ unit.T)[np.triu_indices(200, 1)].mean() > 0.8
+    centred = centre_embeddings(raw)
+    np.testing.assert_allclose(centred.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(centred[3] - centred[7], raw[3] - raw[7], atol=1e-5)
+    unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    assert abs((unit @ unit.T)[np.triu_indices(200, 1)].mean()) < 0.05
+    with pytest.raises(ValueError, match="finite embeddings"):
+        centre_embeddings(np.full((3, 4), np.nan))
