@@ -98,6 +98,9 @@ def main(argv=None) -> int:
     parser.add_argument("--work", default=None, help="--tiny: working folder (default: a temp dir)")
     parser.add_argument("--out", default=None, help="results JSON (default bench/results/lfw.json; "
                                                     "--tiny: <work>/lfw.json)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a field of both students' recipes, as `python -m "
+                             "facecourse train --set` does (e.g. max_minutes=0)")
     args = parser.parse_args(argv)
     only = args.only or list(MODELS)
     t_start = time.perf_counter()
@@ -117,6 +120,12 @@ def main(argv=None) -> int:
     else:
         out = Path(args.out) if args.out else RESULTS_DIR / "lfw.json"
         runs = ROOT / "runs"
+    from facecourse.train.config import parse_value
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--set {item!r}: write key=value, e.g. --set max_minutes=0")
+        extra = {**extra, key.strip(): parse_value(value.strip())}
     update = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "tiny": args.tiny}
     for name in only:
         key = KEY[name]
