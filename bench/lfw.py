@@ -69,7 +69,7 @@ def measure_dlib(root, tag: str) -> dict:
     seconds = json.loads(dlib_cache_path(lfw).with_suffix(".json").read_text())["seconds"]
     return {**view1_metrics(emb, lfw), "embed_minutes": round(seconds / 60, 2),
             "embedded_images": int(np.isfinite(emb).all(1).sum()), "chip": "landmarks",
-            "command": f"python bench/lfw.py{tag}"}
+            "command": tag}
 
 
 def train_recipe(recipe: str, root, out_dir: Path, extra: dict, tag: str) -> dict:
@@ -81,9 +81,10 @@ def train_recipe(recipe: str, root, out_dir: Path, extra: dict, tag: str) -> dic
     d = apply_overrides(apply_overrides(TrainConfig().to_dict(), get_recipe(recipe)), sets)
     d["out_dir"] = str(out_dir)
     cli = " ".join(f"--set {k}={v}" for k, v in sets.items() if k != "progress")
-    command = f"python -m facecourse train --recipe {recipe} {cli} --out {out_dir}"
+    shown = out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir
+    command = f"python -m facecourse train --recipe {recipe} {cli} --out {shown}"
     _, metrics = train_and_evaluate(TrainConfig.from_dict(d), command)
-    metrics["command"] = f"python bench/lfw.py{tag} (= {command})"
+    metrics["command"] = f"{tag} (= {command})"
     return metrics
 
 
@@ -104,7 +105,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     only = args.only or list(MODELS)
     t_start = time.perf_counter()
-    root, extra, tag = args.root, {}, ""
+    root, extra = args.root, {}
+    threads = os.environ.get("OMP_NUM_THREADS")
+    tag = (f"OMP_NUM_THREADS={threads} " if threads else "") + " ".join(
+        ["python bench/lfw.py", *(argv if argv is not None else sys.argv[1:])])
     if args.tiny:
         from facecourse.data import find_lfw, prepare_lfw
         raw = Path(args.data) if args.data else find_lfw()
@@ -114,7 +118,7 @@ def main(argv=None) -> int:
         work = Path(args.work or tempfile.mkdtemp(prefix="lfw-tiny-"))
         os.environ["FACECOURSE_CACHE"] = str(work / "cache")  # dlib's cache stays in the work dir
         root = prepare_lfw(raw, work / "lfw", workers=2, names=tiny_people(raw), progress=False)
-        extra, tag = TINY, " --tiny"
+        extra = TINY
         out = Path(args.out) if args.out else work / "lfw.json"
         runs = work / "runs"
     else:

@@ -62,7 +62,11 @@ def generate(results: dict) -> str:
     for section, model, data in MEASURED:
         r = lfw.get(section) or {}
         minutes = r.get("train_minutes")
-        train = (f"{minutes:.1f} min, {r.get('device', 'cpu')}" if minutes is not None
+        cpu = r.get("train_process_cpu_minutes")
+        threads = r.get("threads")
+        train = (f"{minutes:.1f} min wall, {r.get('device', 'cpu')}"
+                 + (f" ({cpu:.1f} min process CPU, {threads} thread{'s' * (threads != 1)})"
+                    if cpu is not None and threads else "") if minutes is not None
                  else ("— (pretrained)" if section == "dlib" else MISSING))
         how = (f"`{r['command']}`; {r.get('machine', '?')}; {r.get('date', '?')}"
                if r.get("command") else MISSING)

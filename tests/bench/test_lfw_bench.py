@@ -35,9 +35,12 @@ def test_results_table_shows_missing_figures_as_not_measured():
                                            "train_minutes": 17.0, "device": "cpu",
                                            "command": "python bench/lfw.py", "machine": "m",
                                            "date": "2026-01-02"}}})
-    assert "| 85.1 % | 0.9100 | 0.300 | 17.0 min, cpu | `python bench/lfw.py`; m; 2026-01-02 |" in one
+    assert "| 85.1 % | 0.9100 | 0.300 | 17.0 min wall, cpu | `python bench/lfw.py`; m; 2026-01-02 |" in one
     assert one.count("not measured") == empty.count("not measured") - 5
     assert rt.replace_section("intro\n" + empty + "\n", one) == "intro\n" + one + "\n"
+    timed = rt.generate({"lfw": {"distilled": {"acc": 0.9, "train_minutes": 25.3, "device": "cpu",
+                                               "train_process_cpu_minutes": 18.42, "threads": 1}}})
+    assert "| 25.3 min wall, cpu (18.4 min process CPU, 1 thread) |" in timed
     assert rt.replace_section("intro\n", one) == "intro\n\n" + one + "\n"
 
 
@@ -60,7 +63,7 @@ def test_tiny_lfw_bench_end_to_end(lfw_dir, tmp_path):
     for key in ("devtest_acc_scratch", "devtest_acc_distilled", "devtest_acc_dlib",
                 "devtest_auc_dlib", "devtest_tar_far1e-2_scratch"):
         assert 0.0 <= results[key] <= 1.0, (key, results[key])
-    assert results["tiny"] is True and results["dlib"]["command"] == "python bench/lfw.py --tiny"
+    assert results["tiny"] is True and results["dlib"]["command"].startswith("python bench/lfw.py --tiny --data ")
     assert "--recipe lfw-distill" in results["distilled"]["command"]
     assert results["dlib"]["embedded_images"] > 0 and results["dlib"]["n_pairs"] > 0
     assert (tmp_path / "work" / "runs" / "bench-lfw-scratch" / "devtest.json").is_file()
