@@ -115,8 +115,9 @@ def illumination(images: torch.Tensor, gain=1.0, direction: float = 0.0, strengt
 MASK_COLOURS = np.array([[.55, .75, .9], [.93, .94, .95], [.12, .12, .14], [.35, .55, .75]])
 
 
-def _mask_alpha(landmarks: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    """Coverage (B, H, W) of a mask over nose and mouth, from 5 landmarks (B, 5, 2) in pixels."""
+def _mask_alpha(landmarks: np.ndarray, size: tuple[int, int], top: float = 0.55) -> torch.Tensor:
+    """Coverage (B, H, W) of a mask over nose and mouth, from 5 landmarks (B, 5, 2) in pixels;
+    `top`: see `draw_mask`."""
     lm = torch.as_tensor(landmarks, dtype=torch.float32)
     eyes, nose, mouth = lm[:, :2].mean(1), lm[:, 2], lm[:, 3:].mean(1)  # (B, 2)
     right = lm[:, 1] - lm[:, 0]
@@ -131,7 +132,7 @@ def _mask_alpha(landmarks: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     t = (dx * ey[:, 0, None, None] + dy * ey[:, 1, None, None]) / d_eye[:, None, None]
     t_nose = ((nose - eyes) * ey).sum(1)[:, None, None] / d_eye[:, None, None]
     t_mouth = ((mouth - eyes) * ey).sum(1)[:, None, None] / d_eye[:, None, None]
-    top = 0.55 * t_nose + 0.25 * s ** 2  # across the nose bridge, curving down to the cheeks
+    top = top * t_nose + 0.25 * s ** 2  # across the nose bridge, curving down to the cheeks
     bottom = t_mouth + 0.7 * (t_mouth - t_nose) - 0.5 * s ** 2  # under the chin
     half_w = 0.95 - 0.35 * ((t - t_nose) / (t_mouth - t_nose)).clamp(min=0)  # narrows at the jaw
     px = 1.0 / d_eye[:, None, None]
@@ -149,22 +150,34 @@ def _five_points(landmarks, n: int, fn: str) -> np.ndarray:
     return lm
 
 
-def mask_coverage(landmarks, size: int) -> torch.Tensor:
+def _check_top(top: float, fn: str) -> float:
+    if not 0.0 < float(top) < 2.5:
+        raise ValueError(f"{fn}: top must be in (0, 2.5) (a fraction of the eyes-to-nose-tip "
+                         f"distance; 0.55 = over the nose bridge), got {top}.")
+    return float(top)
+
+
+def mask_coverage(landmarks, size: int, top: float = 0.55) -> torch.Tensor:
     """Where `draw_mask` paints: coverage (B, size, size) in [0, 1] of a mask drawn from the
-    landmarks (B, 5, 2) or (B, 68, 2), in pixels (masked-face attention lessons)."""
+    landmarks (B, 5, 2) or (B, 68, 2), in pixels (masked-face attention lessons); `top` as
+    in `draw_mask`."""
     lm = np.asarray(landmarks, dtype=np.float32)
     lm = _five_points(lm, len(lm) if lm.ndim == 3 else 1, "mask_coverage")
-    return _mask_alpha(lm, (size, size))
+    return _mask_alpha(lm, (size, size), _check_top(top, "mask_coverage"))
 
 
-def draw_mask(images: torch.Tensor, landmarks, seed: int = 0, kind: str | None = None) -> torch.Tensor:
+def draw_mask(images: torch.Tensor, landmarks, seed: int = 0, kind: str | None = None,
+              top: float = 0.55) -> torch.Tensor:
     """Draw a medical or cloth mask over nose and mouth. landmarks: (B, 5, 2) (eyes, nose tip,
-    mouth corners) or dlib's (B, 68, 2), pixels. Colour and kind per image from (seed, i)."""
+    mouth corners) or dlib's (B, 68, 2), pixels. Colour and kind per image from (seed, i).
+    top: where the mask's upper edge crosses the middle of the face, as a fraction of the way
+    from the line of the eyes to the nose tip: 0.55 (default) covers the nose bridge, ~1.0 leaves
+    the nose out (a mask worn under the nose), ~0.3 reaches just under the eyes."""
     x, single = _batch(images, "draw_mask")
     lm = _five_points(landmarks, len(x), "draw_mask")
     if kind not in (None, "medical", "cloth"):
         raise ValueError(f"draw_mask: kind must be 'medical', 'cloth' or None (random), got {kind!r}.")
-    alpha = _mask_alpha(lm, x.shape[-2:])  # (B, H, W)
+    alpha = _mask_alpha(lm, x.shape[-2:], _check_top(top, "draw_mask"))  # (B, H, W)
     colours, pleats = [], []
     for i in range(len(x)):
         u = np.random.default_rng([seed, 7, i]).random(4)

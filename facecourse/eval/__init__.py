@@ -9,6 +9,7 @@ from .clustering import (
 from .closed_set import closed_set_accuracy, predict_classes
 from .embeddings import all_pairs_scores, embed, evaluate_verification, pair_scores
 from .identification import dir_at_far, identification, leave_one_out_rank1, scan_gallery
+from .robustness import degradation_curves, gallery_probe_scores
 from .spread import centre_similarity, class_centres, class_spread
 from .verification import (
     FARResolutionWarning, accuracy_at, auc, best_threshold, eer, far_key, kfold_accuracy, roc,
@@ -25,4 +26,5 @@ __all__ = [
     "cluster_kmeans", "cluster_agglomerative", "cluster_threshold", "choose_k",
     "nmi", "ari", "pairwise_prf", "bcubed_f",
     "closed_set_accuracy", "predict_classes", "class_spread", "class_centres", "centre_similarity",
+    "gallery_probe_scores", "degradation_curves",
 ]

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from facecourse.data import SyntheticFaces, blur, downsample, draw_mask, illumination, jpeg
+from facecourse.data import (SyntheticFaces, blur, downsample, draw_mask, illumination, jpeg,
+                             mask_coverage)
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,21 @@ def test_draw_mask_covers_nose_and_mouth_only(faces):
     assert torch.equal(draw_mask(faces.images, lm68, seed=3), out)
 
 
+def test_mask_top_moves_the_upper_edge_and_coverage_says_where(faces):
+    lm = faces.landmarks
+    assert torch.equal(draw_mask(faces.images, lm, seed=3, top=0.55), draw_mask(faces.images, lm, seed=3))
+    cover = {t: mask_coverage(lm, 48, top=t) for t in (0.3, 0.55, 1.0)}  # (N, 48, 48) each
+    assert torch.equal(cover[0.55], mask_coverage(lm, 48))
+    assert (cover[0.3] >= cover[0.55]).all() and (cover[0.55] >= cover[1.0]).all()
+    assert cover[0.3].sum() > cover[0.55].sum() > cover[1.0].sum()
+    for i in range(len(lm)):  # a mask worn under the nose leaves the nose tip free
+        nx, ny = lm[i, 2].round().astype(int)
+        assert cover[0.55][i, ny, nx] == 1 and cover[1.0][i, ny, nx] < 1
+    low = draw_mask(faces.images, lm, seed=3, top=1.0)
+    changed = (low.int() - faces.images.int()).abs().sum(1) > 0
+    assert not changed[cover[1.0] == 0].any()  # paints only where its coverage says
+
+
 def test_degradation_errors(faces):
     with pytest.raises(ValueError, match=r"jpeg: expected uint8 images .* convert float images"):
         jpeg(faces.images.float(), 50)
@@ -85,6 +101,10 @@ def test_degradation_errors(faces):
         draw_mask(faces.images, np.zeros((4, 3, 2)))
     with pytest.raises(ValueError, match="kind must be 'medical', 'cloth' or None"):
         draw_mask(faces.images, faces.landmarks, kind="n95")
+    with pytest.raises(ValueError, match=r"draw_mask: top must be in \(0, 2.5\)"):
+        draw_mask(faces.images, faces.landmarks, top=0.0)
+    with pytest.raises(ValueError, match=r"mask_coverage: top must be in \(0, 2.5\)"):
+        mask_coverage(faces.landmarks, 48, top=3.0)
 
 
 def test_jpeg_pil_fallback_gives_the_same_bytes(faces, monkeypatch):
