@@ -124,12 +124,11 @@ def main(argv=None) -> int:
     else:
         out = Path(args.out) if args.out else RESULTS_DIR / "lfw.json"
         runs = ROOT / "runs"
-    from facecourse.train.config import parse_value
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            parser.error(f"--set {item!r}: write key=value, e.g. --set max_minutes=0")
-        extra = {**extra, key.strip(): parse_value(value.strip())}
+    from facecourse.train.config import parse_sets
+    try:
+        extra = {**extra, **parse_sets(args.set)}
+    except ValueError as e:
+        parser.error(str(e))
     update = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "tiny": args.tiny}
     for name in only:
         key = KEY[name]

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import TrainConfig, apply_overrides, parse_value
+from .config import TrainConfig, apply_overrides, parse_sets
 from .recipes import RECIPES, get_recipe
 
 
@@ -41,13 +41,7 @@ def build_config(args) -> TrainConfig:
             raise FileNotFoundError(f"--config {args.config!r} does not exist; pass a JSON file "
                                     "such as the config.json of an earlier run")
         d = _merge(d, json.loads(path.read_text()))
-    sets = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {item!r}: write key=value, e.g. --set optim.lr=0.01")
-        sets[key.strip()] = parse_value(value.strip())
-    d = apply_overrides(d, sets)
+    d = apply_overrides(d, parse_sets(args.set))
     if args.out:
         d["out_dir"] = args.out
     if args.resume:

@@ -162,6 +162,17 @@ def parse_value(text: str):
         return {"True": True, "False": False, "None": None}.get(text, text)
 
 
+def parse_sets(items) -> dict:
+    """`--set key=value` arguments -> {dotted key: parsed value} (see `parse_value`)."""
+    sets = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {item!r}: write key=value, e.g. --set optim.lr=0.01")
+        sets[key.strip()] = parse_value(value.strip())
+    return sets
+
+
 def apply_overrides(d: dict, overrides: dict) -> dict:
     """Return a copy of the nested dict `d` with dotted keys set: {"optim.lr": 0.01}."""
     out = json.loads(json.dumps(d))
