@@ -27,6 +27,8 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, progress: bool = T
     """Execute one notebook with papermill; returns {seconds, status, error, metrics}."""
     import papermill as pm
 
+    from facecourse.notebook_client import PatientKernelManager
+
     path, out_dir = Path(path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report_file = out_dir / f"{path.stem}.report.json"
@@ -39,6 +41,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, progress: bool = T
         pm.execute_notebook(
             str(path), str(out_dir / path.name), parameters=parameters, kernel_name=kernel,
             progress_bar=progress, cwd=str(path.parent), execution_timeout=timeout,
+            kernel_manager_class=PatientKernelManager,  # see facecourse/notebook_client.py
         )
     except Exception as err:  # papermill raises PapermillExecutionError with the cell's traceback
         status, error = "failed", f"{type(err).__name__}: {err}"
