@@ -13,6 +13,8 @@ from .optim import WarmupSchedule, build_optimizer, build_scheduler, param_group
 from .recipes import RECIPES, get_recipe, lesson_config, lesson_heads
 from .samplers import PairBatchSampler, PairView, PKBatchSampler, RandomBatchSampler, make_sampler
 from .search import MarginSearch, SearchSpace, search_combined_margin, verification_score
+from .teachers import (DlibResNet, EmbeddingTable, cached_embeddings, centre_embeddings, data_key,
+                       dlib_cache_path, dlib_embeddings, lfw_needed)
 
 __all__ = [
     "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "fit", "FitResult",
@@ -21,4 +23,6 @@ __all__ = [
     "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "RandomBatchSampler", "PKBatchSampler",
     "PairBatchSampler", "PairView", "make_sampler",
     "MarginSearch", "SearchSpace", "search_combined_margin", "verification_score",
+    "DlibResNet", "EmbeddingTable", "cached_embeddings", "centre_embeddings", "data_key",
+    "dlib_cache_path", "dlib_embeddings", "lfw_needed",
 ]

@@ -50,3 +50,20 @@ def test_data_root_and_lfw_lookup(monkeypatch, tmp_path):
     assert find_lfw() == tmp_path / "lfw"
     monkeypatch.setenv("FACECOURSE_CACHE", str(tmp_path / "cache"))
     assert default_cache_dir() == tmp_path / "cache"
+
+
+def test_most_photographed_keeps_the_largest_classes_in_order():
+    # id 0: 2 photos, id 1: 5, id 2: 4, id 3: 5, id 4: 1; -1 = unknown, never chosen
+    labels = [1, 0, 3, 1, 2, 3, 1, 2, 3, 0, 1, 2, 3, 4, 1, 3, 2, -1]
+    images = torch.arange(len(labels), dtype=torch.uint8).view(-1, 1, 1, 1).expand(-1, 3, 1, 1).contiguous()
+    ds = FaceDataset(images, labels, ["a", "b", "c", "d", "e"], name="toy")
+    top = ds.most_photographed(num_identities=2, per_identity=3)
+    assert top.identity_names == ["b", "d"]  # 5 photos each; the tie keeps the lower id first
+    rows = top.images[:, 0, 0, 0].tolist()
+    assert rows == [0, 2, 3, 5, 6, 8]  # the first 3 of each, in the original order
+    assert top.labels.tolist() == [0, 1, 0, 1, 0, 1]
+    three = ds.most_photographed(num_identities=4, per_identity=10)
+    assert three.identity_names == ["b", "c", "d"]  # a (2 photos) is under min_images=4
+    assert len(three) == 14
+    with pytest.raises(ValueError, match="toy: no identity has 6 or more images"):
+        ds.most_photographed(3, 3, min_images=6)
