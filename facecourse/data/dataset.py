@@ -97,11 +97,11 @@ class FaceDataset(Dataset):
                            None if self.landmarks is None else self.landmarks[idx], params,
                            loader, self.name)
 
-    def most_photographed(self, num_identities: int, per_identity: int,
+    def most_photographed(self, num_identities: int | None, per_identity: int,
                           min_images: int = 4) -> "FaceDataset":
-        """The `num_identities` people with the most photos (ties: lower id first), dropping any
-        with fewer than `min_images`, and the first `per_identity` photos of each, in the original
-        order. How the lessons train on a real set as long-tailed as LFW's DevTrain, where most
+        """The `num_identities` people with the most photos (ties: lower id first; None: all of
+        them), dropping any with fewer than `min_images`, and the first `per_identity` photos of
+        each, in the original order. How the lessons train on a real set as long-tailed as LFW's DevTrain, where most
         people have one photo and a class with one photo teaches a margin head nothing.
         """
         labels = self.labels.numpy()

@@ -67,3 +67,5 @@ def test_most_photographed_keeps_the_largest_classes_in_order():
     assert len(three) == 14
     with pytest.raises(ValueError, match="toy: no identity has 6 or more images"):
         ds.most_photographed(3, 3, min_images=6)
+    everyone = ds.most_photographed(None, 2, min_images=2)
+    assert everyone.identity_names == ["a", "b", "c", "d"] and len(everyone) == 8
