@@ -71,14 +71,13 @@ def main(argv=None) -> int:
         values = np.array([r["figures"][k] for r in per_seed.values()], dtype=float)
         summary[k] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                       "min": float(values.min()), "max": float(values.max())}
+    held = sum(r["status"] == "ok" for r in per_seed.values())
     merge_results({
-        "lesson": notebook.stem, "profile": args.profile, "seeds": args.seeds,
-        "held": sum(r["status"] == "ok" for r in per_seed.values()),
+        "lesson": notebook.stem, "profile": args.profile, "seeds": args.seeds, "held": held,
         "per_seed": per_seed, "summary": summary,
         "command": "python bench/lesson_seeds.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.machine()} {os.cpu_count()} threads", "date": date.today().isoformat(),
     }, out)
-    held = sum(r["status"] == "ok" for r in per_seed.values())
     print(f"{notebook.stem}: ran to the end (every claim held) in {held} of {len(per_seed)} seeds -> {out}")
     return 0
 

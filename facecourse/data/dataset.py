@@ -101,8 +101,9 @@ class FaceDataset(Dataset):
                           min_images: int = 4) -> "FaceDataset":
         """The `num_identities` people with the most photos (ties: lower id first; None: all of
         them), dropping any with fewer than `min_images`, and the first `per_identity` photos of
-        each, in the original order. How the lessons train on a real set as long-tailed as LFW's DevTrain, where most
-        people have one photo and a class with one photo teaches a margin head nothing.
+        each, in the original order. How the lessons train on a set as long-tailed as LFW's
+        DevTrain, where most people have one photo and a class of one photo teaches a margin
+        head nothing.
         """
         labels = self.labels.numpy()
         counts = np.bincount(labels[labels >= 0], minlength=self.num_classes)
