@@ -41,16 +41,32 @@ def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
     if member.issym() or member.islnk():
         raise ValueError(f"refusing to extract {archive}: member {member.name!r} is a link; "
                          "face data archives hold only folders and images.")
+    if not (member.isfile() or member.isdir()):
+        raise ValueError(f"refusing to extract {archive}: member {member.name!r} is a {_kind(member)}, "
+                         "not a regular file or a folder; face data archives hold only folders and images. "
+                         "The archive is damaged or hostile: download it again from the official site.")
+
+
+def _kind(member: tarfile.TarInfo) -> str:
+    """What a special tar member is, in words."""
+    if member.ischr():
+        return "character device"
+    if member.isblk():
+        return "block device"
+    if member.isfifo():
+        return "FIFO (named pipe)"
+    return f"special file (tar type {member.type!r})"
 
 
 def safe_extract(archive: str | Path, target: str | Path, members=None) -> list[str]:
     """Extract a tar(.gz) into `target` with tarfile's "data" filter, after refusing any member
-    with an absolute path, '..' or a link. `members`: optional predicate on member names.
-    Returns the extracted file names."""
+    with an absolute path, '..', a link, or a type other than regular file or folder (devices,
+    FIFOs). Every member is checked before anything is written, so a refused archive leaves
+    `target` untouched. `members`: optional predicate on member names. Returns the extracted
+    file names."""
     archive, target = Path(archive), Path(target)
     if not archive.is_file():
         raise FileNotFoundError(f"archive {archive} does not exist; check the path you passed.")
-    target.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(archive) as tar:
             chosen = []
@@ -58,6 +74,7 @@ def safe_extract(archive: str | Path, target: str | Path, members=None) -> list[
                 _check_member(m, archive)
                 if members is None or members(m.name):
                     chosen.append(m)
+            target.mkdir(parents=True, exist_ok=True)
             tar.extractall(target, members=chosen, filter="data")
     except (tarfile.ReadError, EOFError, OSError) as e:
         if isinstance(e, FileNotFoundError):

@@ -55,6 +55,24 @@ def test_safe_extract_refuses_links_and_truncation(tmp_path):
         safe_extract(tmp_path / "missing.tgz", tmp_path / "out3")
 
 
+@pytest.mark.parametrize("kind, words", [(tarfile.FIFOTYPE, "FIFO"), (tarfile.CHRTYPE, "character device"),
+                                         (tarfile.BLKTYPE, "block device")])
+def test_safe_extract_refuses_special_members_before_writing_anything(tmp_path, kind, words):
+    with tarfile.open(tmp_path / "dev.tar", "w") as tar:
+        info = tarfile.TarInfo("top/a.jpg")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"one"))  # a regular file first: it must not be written either
+        special = tarfile.TarInfo("top/console")
+        special.type, special.devmajor, special.devminor = kind, 5, 1
+        tar.addfile(special)
+    with pytest.raises(ValueError) as e:
+        safe_extract(tmp_path / "dev.tar", tmp_path / "out")
+    msg = str(e.value)
+    assert "dev.tar" in msg and "'top/console'" in msg and words in msg
+    assert "not a regular file or a folder" in msg and "download it again" in msg
+    assert not (tmp_path / "out").exists() or not any(p.is_file() for p in (tmp_path / "out").rglob("*"))
+
+
 def test_checksum_mismatch_names_file_and_keeps_it(tmp_path):
     f = tmp_path / "lfw-deepfunneled.tgz"
     f.write_bytes(b"not the archive")
