@@ -10,6 +10,7 @@ import torch
 from .dataset import FaceDataset
 from .images import decode_image, read_image
 
+_FIX = "the AT&T faces are damaged: download att_faces.tgz again (and extract it afresh)"
 _MEMBER = re.compile(r"(?:^|/)s(\d+)/(\d+)\.pgm$")
 
 
@@ -26,7 +27,8 @@ def load_att(root: str | Path, image_size: int | None = None) -> FaceDataset:
                     hit = _MEMBER.search(m.name)
                     if hit and m.isfile():
                         data = tar.extractfile(m).read()
-                        entries.append((int(hit[1]), int(hit[2]), decode_image(data, f"{root}:{m.name}", image_size)))
+                        image = decode_image(data, f"{root}:{m.name}", image_size, _FIX)
+                        entries.append((int(hit[1]), int(hit[2]), image))
         except (tarfile.ReadError, EOFError) as e:
             raise ValueError(f"load_att: cannot read {root} ({e}); it is truncated or not a tar file: "
                              "download att_faces.tgz again.") from e
@@ -34,7 +36,7 @@ def load_att(root: str | Path, image_size: int | None = None) -> FaceDataset:
         for p in sorted(root.rglob("*.pgm")):
             hit = _MEMBER.search(p.as_posix())
             if hit:
-                entries.append((int(hit[1]), int(hit[2]), read_image(p, image_size)))
+                entries.append((int(hit[1]), int(hit[2]), read_image(p, image_size, _FIX)))
     else:
         raise FileNotFoundError(f"load_att: {root} does not exist; pass att_faces.tgz or its folder.")
     if not entries:

@@ -12,7 +12,9 @@ stores a header record 0 whose label gives (first identity record, end).
 """
 from __future__ import annotations
 
+import io
 import pickle
+import pickletools
 import struct
 from pathlib import Path
 
@@ -52,28 +54,91 @@ class RestrictedUnpickler(pickle.Unpickler):
                                 ".bin verification set; do not open it with pickle. Download it again.")
 
 
+class BadBinError(ValueError):
+    """A `.bin` file that is truncated, fuzzed or not an insightface verification set."""
+
+    def __init__(self, path, why: str):
+        super().__init__(f"load_bin: {path} is not an insightface .bin file or is truncated ({why}): "
+                         "download it again.")
+
+
+_MEMO_OPS = {"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"}
+
+
+def check_pickle_lengths(data: bytes, path) -> None:
+    """Walk the opcodes of the pickle `data` (nothing is built, no code runs) and refuse any
+    length or memo index the file cannot back, before the unpickler allocates for it.
+
+    A fuzzed header can declare a 2**62-byte string, frame or memo table: the C unpickler
+    allocates first and reads after, so it fails with a bare MemoryError or OverflowError.
+    Reading through `io.BytesIO` never allocates more than the file holds."""
+    ops = 0
+    try:
+        for op, arg, pos in pickletools.genops(io.BytesIO(data)):
+            ops += 1
+            if op.name == "FRAME" and arg > len(data) - pos - 9:  # 9: the opcode and its uint8
+                raise BadBinError(path, f"a frame at byte {pos} declares {arg} bytes but the file has "
+                                        f"{len(data)}")
+            if op.name in _MEMO_OPS and int(arg) > ops:  # picklers number memo entries 0, 1, 2, ...
+                raise BadBinError(path, f"memo index {arg} at byte {pos} after only {ops} opcodes")
+    except (ValueError, struct.error) as e:  # genops: a length past the end, a negative count,
+        if isinstance(e, BadBinError):       # an unknown opcode, no STOP
+            raise
+        raise BadBinError(path, str(e)) from e
+
+
+def _unpickle(path: Path):
+    """The object in `path`, read with `RestrictedUnpickler` after `check_pickle_lengths`."""
+    data = path.read_bytes()
+    if not data:
+        raise BadBinError(path, "the file is empty")
+    check_pickle_lengths(data, path)
+    try:
+        return RestrictedUnpickler(io.BytesIO(data), str(path)).load()
+    except UnsafePickleError:
+        raise
+    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, struct.error) as e:
+        raise BadBinError(path, repr(e)) from e
+    except (MemoryError, OverflowError) as e:  # e.g. a numpy array of shape (2**62, 2**62)
+        raise BadBinError(path, f"it declares an object larger than memory ({type(e).__name__})") from e
+
+
+def _blob(b, i: int, path: Path) -> bytes:
+    """Image `i` of a `.bin` as encoded bytes (bytes, bytearray or a uint8 numpy array)."""
+    if isinstance(b, (bytes, bytearray)):
+        return bytes(b)
+    if isinstance(b, np.ndarray) and b.dtype in (np.uint8, np.int8):
+        return b.tobytes()
+    raise BadBinError(path, f"image {i} is {type(b).__name__}, expected encoded image bytes")
+
+
+_BIN_FIX = "the .bin file is damaged: download it again"
+
+
 def load_bin(path: str | Path, image_size: int | None = None) -> tuple[FaceDataset, Pairs]:
     """Read an insightface `.bin` set: (dataset of 2P images with labels -1, Pairs of 10 folds)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_bin: {path} does not exist; download the insightface .bin file.")
-    try:
-        with open(path, "rb") as f:
-            obj = RestrictedUnpickler(f, str(path)).load()
-    except UnsafePickleError:
-        raise
-    except (EOFError, pickle.UnpicklingError, ValueError, TypeError) as e:
-        raise ValueError(f"load_bin: {path} is truncated or not an insightface .bin pickle ({e!r}); "
-                         "download it again.") from e
+    obj = _unpickle(path)
     if not (isinstance(obj, (tuple, list)) and len(obj) == 2):
         raise ValueError(f"load_bin: {path} holds {type(obj).__name__}, expected (images, issame); "
                          "is it an insightface .bin verification file?")
     blobs, issame = obj
-    issame = np.asarray(issame, dtype=bool)
+    if not isinstance(blobs, (list, tuple)) or not isinstance(issame, (list, tuple, np.ndarray)):
+        raise BadBinError(path, f"it holds ({type(blobs).__name__}, {type(issame).__name__}), expected "
+                                "(list of images, list of issame)")
+    try:
+        issame = np.asarray(issame, dtype=bool).reshape(-1)
+    except (ValueError, TypeError) as e:
+        raise BadBinError(path, f"issame is not a list of booleans ({e})") from e
+    if not len(issame):
+        raise BadBinError(path, "it holds no pairs")
     if len(blobs) != 2 * len(issame):
         raise ValueError(f"load_bin: {path} has {len(blobs)} images for {len(issame)} pairs "
                          f"(expected {2 * len(issame)}); the file is damaged: download it again.")
-    images = torch.stack([decode_image(bytes(b), f"{path}[{i}]", image_size) for i, b in enumerate(blobs)])
+    images = torch.stack([decode_image(_blob(b, i, path), f"{path} image {i}", image_size, fix=_BIN_FIX)
+                          for i, b in enumerate(blobs)])
     n = len(issame)
     fold = np.arange(n) * 10 // max(n, 1)  # 10 consecutive blocks
     pairs = Pairs(np.arange(n) * 2, np.arange(n) * 2 + 1, issame, fold)
@@ -107,7 +172,11 @@ class RecordIOReader:
         return sorted(self.offsets)
 
     def read(self, key: int, limit: int | None = None) -> bytes:
-        """The payload of record `key` (multi-part records joined); `limit`: only its first bytes."""
+        """The payload of record `key` (multi-part records joined); `limit`: only its first bytes.
+        Each declared length is checked against the file size before it is read."""
+        if key not in self.offsets:
+            raise ValueError(f"RecordIO: {self.idx_path} has no record {key}; the .idx does not belong to "
+                             f"{self.rec} or is truncated: download both again.")
         if self._f is None:
             self._f = open(self.rec, "rb")
         pos, out = self.offsets[key], []
@@ -122,11 +191,11 @@ class RecordIOReader:
                 raise ValueError(f"RecordIO: {self.rec} has no record at byte {pos} (magic {magic:#x}); the "
                                  ".idx does not belong to this .rec, or the file is damaged.")
             cflag, length = word >> 29, word & ((1 << 29) - 1)
-            data = self._f.read(length)
-            if len(data) < length:
+            if pos + 8 + length > self.size:
                 raise ValueError(f"RecordIO: {self.rec} is truncated: record {key} needs {length} bytes at "
-                                 f"byte {pos + 8}, only {len(data)} remain. Download the .rec again.")
-            out.append(data)
+                                 f"byte {pos + 8}, only {max(self.size - pos - 8, 0)} remain. Download the "
+                                 ".rec again.")
+            out.append(self._f.read(length))
             if limit is not None and sum(map(len, out)) >= limit:
                 return b"".join(out)[:limit]
             pos += 8 + length + (-length % 4)
@@ -138,13 +207,36 @@ class RecordIOReader:
         return {**self.__dict__, "_f": None}
 
 
-def unpack_record(payload: bytes) -> tuple[np.ndarray, bytes]:
-    """IRHeader + image bytes -> (labels float32 (k,), encoded image)."""
+def unpack_record(payload: bytes, source: str = "record", partial: bool = False) -> tuple[np.ndarray, bytes]:
+    """IRHeader + image bytes -> (labels float32 (k,), encoded image). `source` names the
+    record in errors (e.g. "train.rec record 7"); `partial`: `payload` is only the record's
+    first bytes, so labels past its end are left out."""
+    if len(payload) < _IR_HEADER.size:
+        raise _bad_record(source, f"{len(payload)} bytes, shorter than its {_IR_HEADER.size}-byte header")
     flag, label, _, _ = _IR_HEADER.unpack_from(payload)
     body = payload[_IR_HEADER.size:]
     if flag > 0:
-        return np.frombuffer(body[:4 * flag], dtype=np.float32).copy(), body[4 * flag:]
+        k = min(flag, len(body) // 4) if partial else flag
+        if 4 * k > len(body) or k == 0:
+            raise _bad_record(source, f"its header declares {flag} labels but only {len(body)} bytes follow")
+        return np.frombuffer(body[:4 * k], dtype=np.float32).copy(), body[4 * k:]
     return np.array([label], np.float32), body
+
+
+def _bad_record(source: str, why: str) -> ValueError:
+    return ValueError(f"RecordIO: {source} is not an insightface record ({why}); the .rec is damaged or "
+                      "truncated: download it again.")
+
+
+def _record_label(reader: RecordIOReader, key: int) -> int:
+    """The identity label of record `key`: a finite, non-negative whole number. Reads only the
+    header and the first label."""
+    source = f"{reader.rec} record {key}"
+    labels, _ = unpack_record(reader.read(key, _IR_HEADER.size + 4), source, partial=True)
+    value = float(labels[0])
+    if not (np.isfinite(value) and 0 <= value < 2 ** 31 and value == int(value)):
+        raise _bad_record(source, f"its label is {value}, not an identity number")
+    return int(value)
 
 
 class _RecordLoader:
@@ -153,8 +245,23 @@ class _RecordLoader:
 
     def __call__(self, i: int) -> torch.Tensor:
         key = int(self.keys[i])
-        _, img = unpack_record(self.reader.read(key))
-        return decode_image(img, f"{self.reader.rec}[{key}]", self.image_size)
+        source = f"{self.reader.rec} record {key}"
+        _, img = unpack_record(self.reader.read(key), source)
+        return decode_image(img, source, self.image_size, fix="the .rec file is damaged: download it again")
+
+
+def _image_keys(end: float, reader: RecordIOReader) -> list[int]:
+    """Records 1 .. end-1 named by insightface's header record 0, all of which the .idx must list."""
+    last = max(reader.offsets)
+    if not (np.isfinite(end) and 2 <= end <= last + 1):
+        raise _bad_record(f"{reader.rec} record 0", f"its header says the images end at record {end}, but "
+                                                     f"{reader.idx_path} lists records up to {last}")
+    keys = list(range(1, int(end)))
+    missing = [k for k in keys if k not in reader.offsets]
+    if missing:
+        raise ValueError(f"RecordIO: {reader.idx_path} lacks {len(missing)} of the image records 1..{int(end) - 1} "
+                         f"(first: {missing[0]}); the .idx is truncated: download it again.")
+    return keys
 
 
 def load_rec(rec: str | Path, idx: str | Path | None = None, image_size: int | None = None) -> FaceDataset:
@@ -164,11 +271,10 @@ def load_rec(rec: str | Path, idx: str | Path | None = None, image_size: int | N
     keys = reader.keys()
     if not keys:
         raise ValueError(f"load_rec: {reader.idx_path} lists no records.")
-    first_labels, _ = unpack_record(reader.read(keys[0]))
+    first_labels, _ = unpack_record(reader.read(keys[0]), f"{reader.rec} record {keys[0]}")
     if keys[0] == 0 and len(first_labels) >= 2:  # insightface header: images are 1..label[0]-1
-        keys = list(range(1, int(first_labels[0])))
-    head = _IR_HEADER.size + 4  # the header and the first label are all we need here
-    labels = np.array([int(unpack_record(reader.read(k, head))[0][0]) for k in keys], np.int64)
+        keys = _image_keys(first_labels[0], reader)
+    labels = np.array([_record_label(reader, k) for k in keys], np.int64)
     ids = np.unique(labels)
     remap = np.searchsorted(ids, labels)
     return FaceDataset(None, remap, [str(i) for i in ids], {"record": np.array(keys)},

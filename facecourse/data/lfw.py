@@ -85,15 +85,16 @@ def lfw_inventory(archive: str | Path) -> dict[str, int]:
 
 
 _WORKER = {}
+_IMAGE_FIX = "the LFW archive is damaged: download lfw-deepfunneled.tgz again and prepare again"
 
 
 def _align_one(args):
     path, sizes = args
-    from PIL import Image
     from .align import DlibLandmarker, align, centre_crop
+    from .images import read_image
     if "lm" not in _WORKER:
         _WORKER["lm"] = DlibLandmarker()
-    img = np.asarray(Image.open(path).convert("RGB"))
+    img = read_image(path, fix=_IMAGE_FIX).permute(1, 2, 0).numpy()  # (H, W, 3) uint8
     pts = _WORKER["lm"](img)
     crops = [align(img, pts, s) if pts is not None else centre_crop(img, s) for s in sizes]
     return crops, pts

@@ -116,6 +116,17 @@ def test_image_folder_corrupt_image_raise_or_skip(folder):
     assert (folder / "bob" / "1.jpg").exists()  # nothing deleted
 
 
+def test_bad_image_message_names_the_file_and_every_way_to_skip_it(folder):
+    (folder / "alice" / "0.jpg").write_bytes(b"garbage")
+    with pytest.raises(BadImageError) as e:
+        ImageFolderFaces(folder, 16)
+    msg = str(e.value)
+    assert msg.startswith(f"cannot decode image {folder / 'alice' / '0.jpg'}: not a known image format")
+    assert "BytesIO" not in msg and " at 0x" not in msg
+    assert msg.endswith("replace or delete it, or pass --on-error skip (ImageFolderFaces(on_error='skip') "
+                        "in Python; train: --set data.on_error=skip).")
+
+
 def test_image_folder_empty_identity_and_layout_errors(folder, tmp_path_factory):
     (folder / "carol").mkdir()
     with pytest.raises(ValueError, match=r"identity folder .*carol holds no images"):
