@@ -2,7 +2,7 @@
 `fit(..., extra_loss=...)` (distillation, domain adaptation)."""
 from . import arcface, boundaryface, combined, cosface, curricularface, softmax, sphereface, subcenter  # noqa: F401  (registers)
 from .arcface import ArcFaceHead
-from .base import HeadOutput, MarginHead, angle, arcface_target, create_head, list_heads, register_head
+from .base import HeadOutput, MarginHead, angle, arcface_target, create_head, head_class, list_heads, register_head
 from .boundaryface import BoundaryFaceHead
 from .center import CenterLoss
 from .combined import CombinedMarginHead
@@ -21,7 +21,7 @@ from .triplet import TripletLoss, squared_distances
 __all__ = [
     "ArcFaceHead", "CenterLoss", "CombinedMarginHead", "ContrastiveLoss", "CosFaceHead", "CurricularFaceHead",
     "MarginHead", "NormFaceHead", "PartialFC", "SoftmaxHead", "SphereFaceHead", "SubCenterArcFaceHead",
-    "TripletLoss", "angle", "arcface_target", "create_head", "distributed_cross_entropy", "list_heads",
+    "TripletLoss", "angle", "arcface_target", "create_head", "head_class", "distributed_cross_entropy", "list_heads",
     "register_head", "squared_distances",
     "HeadOutput", "BoundaryFaceHead", "TeacherLoss", "FeatureDistillLoss", "AttentionSimilarityLoss",
     "CoupleFaceLoss", "mine_prototypes", "DomainAdversarialLoss",

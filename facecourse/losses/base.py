@@ -7,8 +7,10 @@ A head maps ``(embeddings (B, D), labels (B,))`` to logits ``(B, C)``; cross-ent
     cos θ_ij = <x_i / |x_i|, W_j / |W_j|>.
 
 A head overrides ``target_logit`` (its margin, on any tensor of cosines, so the viz module can
-draw the curves over θ) and, rarely, ``non_target_logits`` (CurricularFace) or ``logit_scale``
-(SphereFace multiplies by |x|). No in-place edits, no ``torch.no_grad`` tricks: plain autograd.
+draw the curves over θ) and, rarely, ``non_target_logits`` (CurricularFace), ``logit_scale``
+(SphereFace multiplies by |x|) or ``advance_schedule`` (SphereFace's λ). No in-place edits, no
+``torch.no_grad`` tricks: plain autograd. ``partial_fc_refusal()`` says whether PartialFC can
+shard the head (derived from which hooks it overrides).
 """
 from __future__ import annotations
 
@@ -47,14 +49,20 @@ def list_heads() -> list[str]:
     return sorted(_HEADS)
 
 
-def create_head(name: str, embedding_dim: int, num_classes: int, **kw) -> nn.Module:
-    """Build the head ``name`` (see ``list_heads()``); ``kw`` are its margins / scale."""
+def head_class(name: str) -> Callable[..., nn.Module]:
+    """The class registered as ``name`` (to ask it what it supports before building one)."""
     if name not in _HEADS:
         raise ValueError(f"unknown head {name!r}; create_head knows: {', '.join(list_heads())}")
+    return _HEADS[name]
+
+
+def create_head(name: str, embedding_dim: int, num_classes: int, **kw) -> nn.Module:
+    """Build the head ``name`` (see ``list_heads()``); ``kw`` are its margins / scale."""
+    cls = head_class(name)
     if embedding_dim < 1 or num_classes < 1:
         raise ValueError(f"create_head({name!r}): embedding_dim and num_classes must be >= 1, "
                          f"got {embedding_dim} and {num_classes}")
-    return _HEADS[name](embedding_dim, num_classes, **kw)
+    return cls(embedding_dim, num_classes, **kw)
 
 
 def angle(cos_theta: Tensor) -> Tensor:
@@ -88,8 +96,34 @@ class MarginHead(nn.Module):
         """The scale s (a float, or (B, 1) for heads that keep the feature norm)."""
         return self.s
 
+    def advance_schedule(self) -> None:
+        """One training step of the head's schedule (SphereFace's λ); nothing here. Called after
+        the logits of every training forward, by ``forward`` and by PartialFC alike."""
+
     def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        return self.margin_logits(embeddings, labels, self.weight)
+        logits = self.margin_logits(embeddings, labels, self.weight)  # (B, C)
+        if self.training:
+            self.advance_schedule()
+        return logits
+
+    @classmethod
+    def partial_fc_refusal(cls) -> str | None:
+        """None when PartialFC can shard this head, else why not and what to use instead.
+
+        PartialFC calls ``margin_logits`` on its shard of the centres (label -1: the class lives
+        on another rank) and then ``advance_schedule``; it never calls ``forward``. So the head
+        shards when those two are the whole head: by default, when it keeps the base's
+        ``forward`` (no label correction, no state updated from the batch) and the base's
+        ``non_target_logits`` (negatives that read the target logit, which only the rank that
+        holds the class has). A head overrides this to refuse with its own reason.
+        """
+        if cls.forward is not MarginHead.forward:
+            return ("its forward does more than margin_logits + advance_schedule, and PartialFC "
+                    "never calls forward; use the full head, without PartialFC")
+        if cls.non_target_logits is not MarginHead.non_target_logits:
+            return ("its non_target_logits read the target logit, which lives on one rank only; "
+                    "use the full head, without PartialFC")
+        return None
 
     def margin_logits(self, embeddings: Tensor, labels: Tensor, weight: Tensor) -> Tensor:
         """Logits (B, C) against the centres ``weight``; a label < 0 means "no target column"

@@ -74,5 +74,12 @@ class BoundaryFaceHead(ArcFaceHead):
         boundary = F.relu(hardest - target).mean()  # rule 2
         return HeadOutput(logits, corrected, self.lam * boundary * active)
 
+    @classmethod
+    def partial_fc_refusal(cls) -> str:
+        return ("it relabels each sample by its nearest negative centre among ALL classes and adds "
+                "a boundary term, in forward, which PartialFC never calls (sharded, it would train "
+                "as plain ArcFace); use subcenter_arcface for noisy labels under PartialFC, or "
+                "boundaryface without PartialFC")
+
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, m={self.m}, lam={self.lam}, warmup_steps={self.warmup_steps}"

@@ -34,6 +34,12 @@ class CurricularFaceHead(MarginHead):
         hard = cos_theta > target  # (B, C), compared with the margin-modified target (B, 1)
         return torch.where(hard, cos_theta * (self.t + cos_theta), cos_theta)  # Eq. (8)
 
+    @classmethod
+    def partial_fc_refusal(cls) -> str:
+        return ("its hard negatives are compared with the target logit and its t follows the "
+                "batch's target cosines, both known only on the rank that holds the class; use "
+                "arcface under PartialFC, or curricularface without PartialFC")
+
     def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
         if self.training:  # Eq. (10), a running statistic like BatchNorm's, updated before use
             e, w = F.normalize(embeddings.detach(), dim=1), F.normalize(self.weight.detach()[labels], dim=1)

@@ -7,7 +7,8 @@ Rank r holds classes [class_start, class_start + num_local) of ``num_classes``. 
 1. all-gather the embeddings (with autograd) and labels of the global batch (B_g = world·B);
 2. keep every class of this shard that appears in the batch, fill up to ceil(r·num_local)
    with random other classes of the shard (r = ``sample_rate``; r = 1 keeps all);
-3. margin logits (B_g, num_sampled) of the local shard with the chosen head;
+3. margin logits (B_g, num_sampled) of the local shard with the chosen head's ``margin_logits``
+   (its ``forward`` is never called), then, in training, its ``advance_schedule`` (SphereFace's λ);
 4. softmax cross-entropy across the shards: the row max and the sum of exponentials are
    all-reduced, and the target logit comes from the one rank that holds it.
 The returned loss is the mean over the global batch, identical on every rank; its gradients
@@ -15,7 +16,8 @@ wrt the local embeddings and the local weight shard are those of that scalar (wi
 same as an unsharded head + cross-entropy on one process). Under DDP the backbone's gradients
 are then averaged over ranks, i.e. scaled by 1/world like insightface's. With no process group
 it runs on one process (world size 1). Sampled-out rows of ``weight`` get a zero gradient.
-Local batch sizes must be equal on all ranks (all_gather).
+Local batch sizes must be equal on all ranks (all_gather). Which heads it shards is the head's
+own answer, ``partial_fc_refusal()`` (see ``MarginHead``), not a list kept here.
 """
 from __future__ import annotations
 
@@ -25,9 +27,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from .base import MarginHead, create_head
-
-UNSUPPORTED = {"softmax": "it is not a margin head", "curricularface": "its negatives need the target cosine, which lives on another rank"}
+from .base import MarginHead, create_head, head_class
 
 
 def _world() -> tuple[int, int]:
@@ -70,15 +70,18 @@ class _SumAcrossRanks(torch.autograd.Function):
 class PartialFC(nn.Module):
     """Sharded, sampled margin head that returns the cross-entropy loss (a scalar).
 
-    ``head`` names any margin head of ``create_head`` but softmax and curricularface;
-    ``head_kw`` are its s / m arguments. ``self.head.weight`` is this rank's shard (num_local, D).
+    ``head`` names a head of ``create_head`` whose ``partial_fc_refusal()`` is None (the others
+    are refused with their reason); ``head_kw`` are its s / m arguments. ``self.head.weight`` is
+    this rank's shard (num_local, D).
     """
 
     def __init__(self, embedding_dim: int, num_classes: int, sample_rate: float = 1.0, head: str = "arcface", **head_kw):
         super().__init__()
-        if head in UNSUPPORTED:
-            raise ValueError(f"PartialFC: head={head!r} is not supported ({UNSUPPORTED[head]}); "
-                             "use arcface, cosface, combined, normface, sphereface or subcenter_arcface")
+        cls = head_class(head)
+        ask = getattr(cls, "partial_fc_refusal", None)  # the head says; one outside MarginHead may not
+        refusal = ask() if ask is not None else "it is not a MarginHead (no margin_logits); use a margin head"
+        if refusal is not None:
+            raise ValueError(f"PartialFC: head={head!r} ({cls.__name__}) is not supported: {refusal}")
         if not 0.0 < sample_rate <= 1.0:
             raise ValueError(f"PartialFC: sample_rate must be in (0, 1], got {sample_rate}")
         self.rank, self.world_size = _world()
@@ -116,6 +119,8 @@ class PartialFC(nn.Module):
             k = self.head.num_centers  # sub-centre heads keep K rows per class
             weight = weight.view(self.num_local, k, -1)[index].flatten(0, 1)
         logits = self.head.margin_logits(embeddings, local_labels, weight)  # (B_g, S)
+        if self.head.training:
+            self.head.advance_schedule()  # as the head's own forward does
         if logits.dtype in (torch.float16, torch.bfloat16):  # AMP: the softmax runs in fp32
             logits = logits.float()
         return distributed_cross_entropy(logits, local_labels, self.world_size)

@@ -26,6 +26,10 @@ class SoftmaxHead(nn.Module):
     def forward(self, embeddings: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.fc(embeddings)  # (B, C)
 
+    @classmethod
+    def partial_fc_refusal(cls) -> str:
+        return "it is not a margin head (W x + b, no margin_logits); use normface, softmax on cosines"
+
 
 @register_head("normface")
 class NormFaceHead(MarginHead):

@@ -22,6 +22,7 @@ class SphereFaceHead(MarginHead):
     λ anneals from A-Softmax back towards softmax to make training converge:
     λ = max(λ_min, base·(1 + γ·it)^(-power)), it = training forward passes so far (paper/Caffe
     defaults base 1000, γ 0.12, power 1, λ_min 5); ``lambda_base=0, lambda_min=0`` gives λ = 0.
+    The clock ticks in ``advance_schedule``, which PartialFC calls too: sharded, λ anneals alike.
     """
 
     def __init__(self, embedding_dim: int, num_classes: int, s: float = 1.0, m1: int = 4,
@@ -56,8 +57,5 @@ class SphereFaceHead(MarginHead):
             return self.s
         return self.s * embeddings.norm(dim=1, keepdim=True)  # (B, 1)
 
-    def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        logits = super().forward(embeddings, labels)
-        if self.training:
-            self.iteration += 1  # λ's clock, a counter like BatchNorm's num_batches_tracked
-        return logits
+    def advance_schedule(self) -> None:
+        self.iteration += 1  # λ's clock, a counter like BatchNorm's num_batches_tracked
