@@ -28,7 +28,11 @@ def build_train_set(data_cfg, image_size: int):
         if root is None:
             raise ValueError("data.source='folder' needs data.root: a folder with one "
                              "sub-folder of images per identity")
-        return data.ImageFolderFaces(root, image_size=image_size)
+        faces = data.ImageFolderFaces(root, image_size=image_size, on_error=data_cfg.on_error)
+        if faces.skipped:
+            print(f"data.on_error=skip: left out {len(faces.skipped)} unreadable image(s) of "
+                  f"{root}, e.g. {faces.skipped[0][0]}")
+        return faces
     raise ValueError(f"data.source={data_cfg.source!r}: use synthetic, lfw or folder")
 
 

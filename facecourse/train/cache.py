@@ -25,11 +25,12 @@ from .fit import FitResult, fit
 
 __all__ = ["fit_cached", "run_key"]
 
-_IGNORED = ("out_dir", "resume", "progress", "log_every", "checkpoint_every", "device")
+_IGNORED = ("out_dir", "resume", "overwrite", "progress", "log_every", "checkpoint_every",
+            "device")
 # Fields added after runs were first cached: hashed only when they differ from their default,
 # so adding a knob keeps the key (and the cached run) of every config that does not use it.
 _ADDED_LATER = ("max_minutes", "teacher", "data.scale_jitter", "data.shift_jitter",
-                "data.color_jitter", "contrastive_normalize")
+                "data.color_jitter", "contrastive_normalize", "model.sync_bn", "data.on_error")
 
 
 def _hash_tensor(h, t: torch.Tensor) -> None:
@@ -97,7 +98,7 @@ def fit_cached(cfg: TrainConfig, train_set, *, backbone=None, head=None, teacher
     out_dir = Path(cache_dir) / run_key(cfg, train_set, backbone, head, teacher, *extra)
     done = out_dir / "done"
     cfg = copy.deepcopy(cfg)
-    cfg.out_dir, cfg.resume = str(out_dir), True
+    cfg.out_dir, cfg.resume = str(out_dir), "auto"  # continue an interrupted run, if any
     if not done.is_file():
         result = fit(cfg, train_set, backbone=backbone, head=head, teacher=teacher,
                      extra_loss=extra_loss)

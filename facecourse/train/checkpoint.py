@@ -8,7 +8,9 @@ epoch and the step inside it, the RNG states (torch, CUDA, numpy, python) and th
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,16 +36,77 @@ def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
-    """Load a checkpoint written by `save_checkpoint` (safe: `weights_only=True`)."""
+    """Load a checkpoint written by `save_checkpoint` (safe: `weights_only=True`).
+
+    Every way a file can be wrong (missing, empty, truncated, holding pickled objects, not a
+    facecourse checkpoint) is one `ValueError`/`FileNotFoundError` naming the file and the fix."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; pass the "
                                 f"{CHECKPOINT_NAME} written by a training run (its out_dir)")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError(f"checkpoint {str(path)!r} is empty (0 bytes): its write never happened "
+                         "or was cut off. Use an earlier checkpoint, or train again.")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:  # never pass torch's advice (weights_only=False) on
+        raise ValueError(
+            f"checkpoint {str(path)!r} holds pickled Python objects, which facecourse refuses to "
+            "load (loading them could run any code). A facecourse checkpoint holds only tensors "
+            "and plain values: use one written by `python -m facecourse train`, or save yours as "
+            f"a plain dict of tensors. ({str(e).splitlines()[0][:120]})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
+        raise ValueError(f"checkpoint {str(path)!r} ({size} bytes) is truncated or not a torch "
+                         "checkpoint: it was cut off while being copied or written. Use an "
+                         f"earlier checkpoint, or train again. ({str(e).splitlines()[0][:120]})"
+                         ) from None
     if not isinstance(state, dict) or "backbone" not in state or "config" not in state:
         raise ValueError(f"{str(path)!r} is not a facecourse training checkpoint (it has no "
                          "'backbone' and 'config' entries)")
     return state
+
+
+def non_finite(modules: dict, optimizer=None) -> list[str]:
+    """Names of the parameters, buffers and optimizer-state tensors holding NaN or Inf.
+
+    A checkpoint is written only when this is empty: batch-norm running statistics (buffers)
+    and the optimizer's moments go bad as surely as weights do, and silently."""
+    tensors = [(f"{name}.{key}", t) for name, module in modules.items() if module is not None
+               for key, t in module.state_dict().items()]
+    if optimizer is not None:
+        tensors += [(f"optimizer.state[{i}].{key}", t)
+                    for i, st in enumerate(optimizer.state.values())
+                    for key, t in st.items() if isinstance(t, torch.Tensor)]
+    tensors = [(n, t) for n, t in tensors if t.is_floating_point()]
+    if not tensors:
+        return []
+    finite = torch.stack([torch.isfinite(t).all() for _, t in tensors]).tolist()  # one sync
+    return [n for (n, _), ok in zip(tensors, finite) if not ok]
+
+
+def remove_orphans(folder: str | os.PathLike) -> list[Path]:
+    """Delete `.checkpoint.pt.<pid>.tmp` files left by writes whose process was killed."""
+    removed = []
+    for tmp in Path(folder).glob(f".{CHECKPOINT_NAME}.*.tmp"):
+        pid = tmp.name[len(CHECKPOINT_NAME) + 2:-len(".tmp")]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """Is process `pid` running on this machine?"""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def training_state(config: dict, step: int, steps_per_epoch: int, world_size: int, backbone,

@@ -1,12 +1,19 @@
 """`python -m facecourse train` and `python -m facecourse export-onnx`.
 
     python -m facecourse train --recipe synthetic-arcface --set optim.lr=0.05 --out runs/a
-    python -m facecourse train --out runs/a --resume            # continue runs/a
+    python -m facecourse train --out runs/a --resume            # continue runs/a (its own config)
+    python -m facecourse train --out runs/a --resume --set epochs=20   # ... and train longer
+    python -m facecourse train --recipe synthetic-arcface --out runs/a --overwrite  # replace it
     torchrun --nproc_per_node=2 -m facecourse train --recipe synthetic-arcface --out runs/b
     python -m facecourse export-onnx --checkpoint runs/a/checkpoint.pt --out a.onnx
     python -m facecourse train --recipe lfw-distill --out runs/lfw-distill   # prints DevTest
 
 The config is built in layers: TrainConfig defaults < --recipe < --config file < --set.
+With --resume and neither --recipe nor --config, the first layer is the run's own config (the
+one its checkpoint holds), so only the --set changes apply; a change to anything but the
+schedule's length and the logging (config.RESUMABLE) is refused with the differing keys.
+A folder that already holds a run is never reused silently: --resume continues it,
+--overwrite replaces it, anything else is refused; `out_dir/.lock` keeps a second process out.
 A run on LFW (data.source=lfw) ends with the View 1 evaluation (threshold chosen on the
 DevTrain pairs, accuracy on the DevTest pairs), printed and written to out_dir/devtest.json.
 """
@@ -33,6 +40,10 @@ def _merge(base: dict, update: dict) -> dict:
 def build_config(args) -> TrainConfig:
     """The run's TrainConfig from the parsed command line (see the module docstring)."""
     d = TrainConfig().to_dict()
+    if args.resume and not args.recipe and not args.config:
+        if not args.out:
+            raise ValueError("--resume needs --out DIR (the folder of the run to continue)")
+        d = _run_config(Path(args.out))
     if args.recipe:
         d = apply_overrides(d, get_recipe(args.recipe))
     if args.config:
@@ -45,13 +56,27 @@ def build_config(args) -> TrainConfig:
     if args.out:
         d["out_dir"] = args.out
     if args.resume:
-        if not d.get("out_dir"):
+        if not args.out:
             raise ValueError("--resume needs --out DIR (the folder of the run to continue)")
         d["resume"] = True
+    d["overwrite"] = bool(getattr(args, "overwrite", False))
+    if args.resume and d["overwrite"]:
+        raise ValueError("--resume continues the run in --out, --overwrite replaces it: pass one")
     if not d.get("out_dir"):
         d["out_dir"] = str(Path("runs") / f"train-{args.recipe or 'custom'}-"
                                          f"{time.strftime('%Y%m%d-%H%M%S')}")
     return TrainConfig.from_dict(d)
+
+
+def _run_config(out: Path) -> dict:
+    """The config of the run in `out`: its checkpoint's (what the weights were trained with)."""
+    from .checkpoint import CHECKPOINT_NAME, load_checkpoint
+    ckpt = out / CHECKPOINT_NAME
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"--resume: {str(out)!r} holds no run to continue (no "
+                                f"{CHECKPOINT_NAME}). Drop --resume to start a new run there, "
+                                "or pass the --out of the run to continue.")
+    return load_checkpoint(ckpt)["config"]
 
 
 def train_and_evaluate(cfg: TrainConfig, command: str = ""):
@@ -99,7 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one field, dotted: --set optim.lr=0.01 (repeatable)")
     parser.add_argument("--out", help="run folder (config.json, history.csv, checkpoint.pt)")
-    parser.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its checkpoint, with its own config "
+                             "(--set may change epochs, max_steps, max_minutes, log_every, "
+                             "checkpoint_every, device, data.workers)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run already in --out (without it, an existing run "
+                             "is refused)")
     args = parser.parse_args(argv)
 
     from .fit import TrainingDiverged

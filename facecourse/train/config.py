@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +30,9 @@ class ModelConfig:
     width: float = 1.0  # channel multiplier of the backbone
     neck: str = "gdc"  # how the feature map becomes an embedding ("gdc", "fc", ...)
     dropout: float = 0.0  # dropout before the embedding layer
+    sync_bn: bool = False  # DDP: batch-norm statistics over the global batch (SyncBatchNorm on
+    # CUDA, facecourse.train.sync_bn on CPU/gloo); False = per-process statistics, as in
+    # torch's DDP by default (so 2 processes and 1 process give different weights)
 
 
 @dataclass
@@ -68,6 +74,7 @@ class DataConfig:
     scale_jitter: float = 0.0  # augment: zoom each image by a random factor in 1 +- this; 0 = off
     shift_jitter: float = 0.0  # augment: shift each image by up to this fraction of its side
     color_jitter: float = 0.0  # augment: contrast * (1 +- this) and brightness +- this (in [-1, 1])
+    on_error: str = "raise"  # folder: "raise" stops at an unreadable image, "skip" leaves it out
 
 
 @dataclass
@@ -118,7 +125,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
     out_dir: str | None = None  # where checkpoints and logs go; None = write nothing
     checkpoint_every: int = 0  # also checkpoint every N steps; 0 = only at the end
-    resume: Any = False  # True = out_dir/checkpoint.pt if present; or a checkpoint path
+    resume: Any = False  # True = continue out_dir/checkpoint.pt (it must exist); "auto" = continue
+    # it if present, else start there; or a checkpoint path. Settings that decide the weights
+    # must match the checkpoint's (see RESUMABLE for the ones that may change)
+    overwrite: bool = False  # replace a run already in out_dir (without it, fit refuses)
     log_every: int = 50  # steps between history rows (the only steps that sync the device)
     progress: bool = True  # a tqdm bar on rank 0
 
@@ -135,6 +145,7 @@ def _from_dict(klass, d: dict, where: str):
     if not isinstance(d, dict):
         raise TypeError(f"config {where or 'TrainConfig'}: expected a dict of fields, got {type(d).__name__}")
     fields = {f.name: f for f in dataclasses.fields(klass)}
+    hints = _hints(klass)
     kwargs = {}
     for key, value in d.items():
         if key not in fields:
@@ -145,10 +156,73 @@ def _from_dict(klass, d: dict, where: str):
         sub = _NESTED.get(key) if klass is TrainConfig else None
         if sub is not None:
             value = value if isinstance(value, sub) else _from_dict(sub, value, key)
-        elif key == "betas":
-            value = tuple(value)
+        else:
+            value = coerce(value, hints[key], (where + "." if where else "") + key)
         kwargs[key] = value
     return klass(**kwargs)
+
+
+def _hints(klass) -> dict:
+    """The fields' types (real types, not the strings `from __future__ import annotations` leaves)."""
+    return typing.get_type_hints(klass)
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def coerce(value, kind, name: str):
+    """`value` as the field type `kind`, or a ValueError naming the field and the type wanted.
+
+    `--set` values arrive parsed as JSON or as strings: "no" for a bool becomes False, "3" for
+    an int becomes 3, 12.5 for an int or "0.1x" for a float are refused."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):  # Optional[X] = X | None
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        kind = next(a for a in args if a is not type(None))
+    if kind is Any:
+        return value
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, (str, int)) and str(value).lower() in _TRUE + _FALSE:
+                return str(value).lower() in _TRUE
+        elif kind is int:
+            if isinstance(value, str):
+                value = json.loads(value)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        elif kind is float:
+            if isinstance(value, str):
+                value = float(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value  # an int is a float here (PEP 484), and keeps run keys stable
+            if isinstance(value, float) and math.isfinite(value):
+                return value
+        elif kind is str:
+            if isinstance(value, str):
+                return value
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return str(value)  # --set out_dir=2024 parses as a number
+        elif kind in (tuple, list):
+            if isinstance(value, (list, tuple)):
+                return kind(value)
+        elif kind is dict:
+            if isinstance(value, dict):
+                return value
+        else:
+            return value
+    except (ValueError, TypeError, json.JSONDecodeError):
+        pass
+    wanted = {bool: "true or false", int: "a whole number", float: "a finite number",
+              str: "a string", tuple: "a list such as [0.9, 0.999]", list: "a list such as [10, 20]",
+              dict: "a dict such as {}"}[kind]
+    optional = " or null" if origin in (typing.Union, types.UnionType) else ""
+    raise ValueError(f"config {name}={value!r}: expected {wanted}{optional} "
+                     f"({kind.__name__}{' | None' if optional else ''})")
 
 
 _NESTED = {"model": ModelConfig, "head": HeadConfig, "data": DataConfig, "optim": OptimConfig}
@@ -188,8 +262,73 @@ def apply_overrides(d: dict, overrides: dict) -> dict:
     return out
 
 
+def check_types(cfg: TrainConfig) -> None:
+    """Every field holds its declared type (configs built in Python skip `from_dict`)."""
+    for section, klass in [("", TrainConfig), *_NESTED.items()]:
+        obj = getattr(cfg, section) if section else cfg
+        if not isinstance(obj, klass):
+            raise ValueError(f"config {section}: expected a {klass.__name__}, got {type(obj).__name__}")
+        for name, kind in _hints(klass).items():
+            if section == "" and name in _NESTED:
+                continue
+            value = getattr(obj, name)
+            got = coerce(value, kind, f"{section + '.' if section else ''}{name}")
+            if type(got) is not type(value) and not (type(got) is float and type(value) is int):
+                raise ValueError(f"config {section + '.' if section else ''}{name}={value!r}: "
+                                 f"expected {type(got).__name__}, got {type(value).__name__}")
+
+
+# (field, test, what to use): values that train with rc 0 but mean nothing, or crash later
+_RANGES = [
+    ("optim.lr", lambda v: v > 0, "a learning rate > 0"),
+    ("optim.head_lr", lambda v: v is None or v > 0, "null (= lr) or a learning rate > 0"),
+    ("optim.weight_decay", lambda v: v >= 0, "0 (off) or a positive decay"),
+    ("optim.head_weight_decay", lambda v: v is None or v >= 0, "null (= weight_decay) or >= 0"),
+    ("optim.momentum", lambda v: 0 <= v < 1, "a momentum in [0, 1), e.g. 0.9"),
+    ("optim.betas", lambda v: len(v) == 2 and all(0 <= b < 1 for b in v), "two values in [0, 1)"),
+    ("optim.warmup_epochs", lambda v: v >= 0, "0 (no warmup) or more epochs"),
+    ("optim.warmup_steps", lambda v: v >= 0, "0 (no warmup) or more steps"),
+    ("optim.gamma", lambda v: v > 0, "a factor > 0, e.g. 0.1"),
+    ("optim.min_lr_ratio", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
+    ("optim.clip_grad_norm", lambda v: v >= 0, "0 (off) or a positive norm"),
+    ("model.embedding_dim", lambda v: v >= 1, "at least 1, e.g. 512"),
+    ("model.image_size", lambda v: v >= 8, "at least 8 pixels, e.g. 112"),
+    ("model.width", lambda v: v > 0, "a positive channel multiplier, e.g. 1.0"),
+    ("model.dropout", lambda v: 0 <= v < 1, "a probability in [0, 1)"),
+    ("data.num_identities", lambda v: v >= 2, "at least 2 identities"),
+    ("data.images_per_identity", lambda v: v >= 1, "at least 1 image"),
+    ("data.difficulty", lambda v: 0 <= v <= 1, "a value in [0, 1]"),
+    ("data.P", lambda v: v >= 1, "at least 1 identity a batch"),
+    ("data.K", lambda v: v >= 1, "at least 1 image an identity"),
+    ("data.positive_fraction", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
+    ("data.min_age_gap", lambda v: v >= 0, "a gap >= 0"),
+    ("data.workers", lambda v: v >= 0, "0 (in-memory batches) or more DataLoader workers"),
+    ("center_loss_weight", lambda v: v >= 0, "0 (off) or a positive lambda"),
+    ("center_alpha", lambda v: 0 < v <= 1, "a rate in (0, 1], e.g. 0.5"),
+    ("triplet_margin", lambda v: v >= 0, "a margin >= 0, e.g. 0.2"),
+    ("contrastive_margin", lambda v: v is None or v > 0, "null (default) or a margin > 0"),
+    ("ce_weight", lambda v: v >= 0, "0 (off) or a positive weight"),
+    ("distill_weight", lambda v: v >= 0, "0 (off) or a positive weight"),
+    ("epochs", lambda v: v >= 0, "a number of epochs >= 0 (fractions allowed)"),
+    ("max_steps", lambda v: v >= 0, "0 (= epochs decide) or a positive number of steps"),
+    ("max_minutes", lambda v: v >= 0, "0 (no limit) or a positive time"),
+    ("checkpoint_every", lambda v: v >= 0, "0 (only at the end) or a positive number of steps"),
+    ("log_every", lambda v: v >= 1, "at least 1 step between history rows, e.g. 50"),
+]
+
+
+def _get(cfg, dotted: str):
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
 def validate(cfg: TrainConfig) -> None:
-    """Check the choices and sizes; each error names the field and what to use instead."""
+    """Check the types, choices and sizes; each error names the field and what to use instead."""
+    check_types(cfg)
+    for name, ok, use in _RANGES:
+        if not ok(_get(cfg, name)):
+            raise ValueError(f"config {name}={_get(cfg, name)!r}: use {use}")
     checks = [
         ("objective", cfg.objective, OBJECTIVES), ("data.source", cfg.data.source, SOURCES),
         ("data.sampler", cfg.data.sampler, SAMPLERS), ("optim.name", cfg.optim.name, OPTIMIZERS),
@@ -198,6 +337,10 @@ def validate(cfg: TrainConfig) -> None:
     for name, value, choices in checks:
         if value not in choices:
             raise ValueError(f"config {name}={value!r} is not one of {', '.join(choices)}")
+    if cfg.data.on_error not in ("raise", "skip"):
+        raise ValueError(f"config data.on_error={cfg.data.on_error!r}: use 'raise' or 'skip'")
+    if cfg.channels_last not in (True, False, "auto"):
+        raise ValueError(f"config channels_last={cfg.channels_last!r}: use true, false or 'auto'")
     if cfg.teacher not in TEACHERS:
         raise ValueError(f"config teacher={cfg.teacher!r}: use '' (none) or 'dlib'")
     if cfg.batch_size < 2:
@@ -214,10 +357,34 @@ def validate(cfg: TrainConfig) -> None:
                          f"data.P * data.K = {cfg.data.P} * {cfg.data.K}; change one of them")
     if cfg.epochs <= 0 and cfg.max_steps <= 0:
         raise ValueError("config epochs and max_steps are both <= 0: set one of them")
-    if cfg.max_minutes < 0:
-        raise ValueError(f"config max_minutes={cfg.max_minutes}: use 0 (no limit) or a positive time")
     for name in ("scale_jitter", "shift_jitter", "color_jitter"):
         if not 0.0 <= getattr(cfg.data, name) < 1.0:
             raise ValueError(f"config data.{name}={getattr(cfg.data, name)} must be in [0, 1)")
     if cfg.teacher and cfg.teacher_checkpoint:
         raise ValueError("config teacher and teacher_checkpoint are both set: choose one teacher")
+
+
+# Settings a resumed run may change (they decide how long and how it reports, not the weights
+# so far); every other field must equal the checkpoint's, or the run would silently train
+# like the old config while config.json claimed the new one.
+RESUMABLE = ("epochs", "max_steps", "max_minutes", "log_every", "checkpoint_every", "progress",
+             "device", "out_dir", "resume", "overwrite", "data.workers")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and k != "extra":
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def resume_conflicts(saved: dict, cfg: TrainConfig) -> list[str]:
+    """'optim.lr: 0.05 in the checkpoint, 1000000.0 now' for each setting that may not change."""
+    old = _flat(TrainConfig.from_dict(saved).to_dict())  # the same types on both sides
+    new = _flat(cfg.to_dict())
+    return [f"{k}: {old.get(k)!r} in the checkpoint, {new.get(k)!r} now"
+            for k in sorted(set(old) | set(new))
+            if k not in RESUMABLE and old.get(k) != new.get(k)]

@@ -33,8 +33,9 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise RuntimeError(f"device={name!r} but CUDA is not available here; use "
-                               "device='cpu' or 'auto'")
+            raise ValueError(f"device={name!r} but CUDA is not available here (torch "
+                             f"{torch.__version__}, no GPU found); use --device cpu / "
+                             "--set device=cpu, or 'auto'")
         if device.index is None:
             device = torch.device("cuda", local_rank)
     return device

@@ -30,11 +30,12 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from . import build, distributed
-from .checkpoint import (CHECKPOINT_NAME, load_checkpoint, save_checkpoint, set_rng_state,
-                         training_state)
-from .config import TrainConfig, validate
+from .checkpoint import (CHECKPOINT_NAME, load_checkpoint, non_finite, save_checkpoint,
+                         set_rng_state, training_state)
+from .config import RESUMABLE, TrainConfig, resume_conflicts, validate
 from .history import History
 from .optim import build_optimizer, build_scheduler, param_groups
+from .run_dir import open_run
 from .samplers import PairView, make_sampler
 
 KILL_ENV = "FACECOURSE_KILL_AT_STEP"  # tests: SIGKILL this process right after that step
@@ -88,7 +89,35 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
     (BoundaryFace corrects labels): the cross-entropy then uses its labels and adds its loss.
     """
     validate(cfg)
+    out_dir = Path(cfg.out_dir) if cfg.out_dir else None
+    ckpt_path = out_dir / CHECKPOINT_NAME if out_dir else None
+    resume_from = _resume_path(cfg, ckpt_path)
+    state = None
+    if resume_from is not None:  # refuse before anything is built or written
+        state = load_checkpoint(resume_from)
+        conflicts = resume_conflicts(state["config"], cfg)
+        if conflicts:
+            raise ValueError(
+                f"cannot resume {str(resume_from)!r} with other settings: "
+                f"{'; '.join(conflicts)}. They decide the weights, so the run would not be the "
+                f"one its config.json says. Only {', '.join(RESUMABLE[:6])} and data.workers may "
+                "change on resume: drop the others, or start a new run (another --out, or "
+                "--overwrite).")
     info = distributed.setup(cfg.device)
+    device, main = info.device, info.is_main
+    # "auto" with no checkpoint: whatever a run left there before its first checkpoint is replaced
+    overwrite = cfg.overwrite or (cfg.resume == "auto" and resume_from is None)
+    lock = open_run(out_dir, resume_from is not None, overwrite) if out_dir and main else None
+    try:
+        return _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state,
+                    resume_from, out_dir, ckpt_path)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resume_from,
+         out_dir, ckpt_path) -> FitResult:
     device, main = info.device, info.is_main
     torch.manual_seed(cfg.seed), np.random.seed(cfg.seed), random.seed(cfg.seed)
 
@@ -107,6 +136,9 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
     # ---- model, losses, optimizer
     num_classes = int(getattr(train_set, "num_classes", 0) or int(labels.max()) + 1)
     backbone = backbone if backbone is not None else build.build_backbone(cfg.model)
+    if cfg.model.sync_bn and info.world_size > 1:
+        from .sync_bn import convert_sync_bn
+        backbone = convert_sync_bn(backbone, device)
     use_head = cfg.objective == "classification" or (pairs and cfg.ce_weight > 0)
     if head is None and use_head:
         head = build.build_head(cfg.head, cfg.model.embedding_dim, num_classes)
@@ -163,24 +195,11 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
     amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(amp)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
 
-    # ---- output folder, resume
-    out_dir = Path(cfg.out_dir) if cfg.out_dir else None
-    ckpt_path = out_dir / CHECKPOINT_NAME if out_dir else None
-    step = 0
-    resume_from = _resume_path(cfg, ckpt_path)
-    if resume_from is not None:
-        state = load_checkpoint(resume_from, map_location=device)
-        backbone.load_state_dict(state["backbone"])
-        if head is not None and state.get("head") is not None:
-            head.load_state_dict(state["head"])
-        if center_loss is not None and state.get("center_loss") is not None:
-            center_loss.load_state_dict(state["center_loss"])
-        optimizer.load_state_dict(state["optimizer"])
-        # the schedule itself comes from cfg (a resumed run may train longer); keep the step
-        sched = {**state["scheduler"], "lr_lambdas": [None] * len(scheduler.lr_lambdas)}
-        scheduler.load_state_dict(sched)
-        scaler.load_state_dict(state["scaler"])
-        step = int(state["step"])
+    # ---- resume (validated before any file is written), output folder
+    step = saved_step = 0
+    if state is not None:
+        _load_state(state, resume_from, backbone, head, center_loss, optimizer, scheduler, scaler)
+        step = saved_step = int(state["step"])
         if main:
             set_rng_state(state["rng"])
         else:
@@ -300,8 +319,9 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
                 is_last or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0))
             log_now = is_last or step % cfg.log_every == 0
             if log_now or save_now:  # the only syncs: stop on NaN/Inf before logging/saving
-                _check_finite(bad, info, ckpt_path, cfg, step,
-                              optimizer.param_groups if save_now else None)
+                state_now = ({"backbone": backbone, "head": head, "center_loss": center_loss},
+                             optimizer) if save_now else None
+                _check_finite(bad, info, ckpt_path, saved_step, cfg, step, state_now)
             if log_now:
                 now = time.perf_counter()
                 n = step - last_log_step
@@ -320,6 +340,7 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
                     save_checkpoint(training_state(
                         cfg.to_dict(), step, steps_per_epoch, info.world_size, backbone, head,
                         center_loss, optimizer, scheduler, scaler), ckpt_path)
+                saved_step = step
                 distributed.barrier(info)
             if step == kill_at:  # testing hook: die like a preempted job
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -344,31 +365,64 @@ def _out_of_time(t0: float, max_minutes: float, info) -> bool:
 
 
 def _resume_path(cfg, ckpt_path):
-    """cfg.resume: False -> none; True -> out_dir/checkpoint.pt if it exists; a str -> it."""
+    """cfg.resume: False -> none; True -> out_dir/checkpoint.pt, which must exist; "auto" ->
+    it if it exists (fit_cached, preemptible jobs); another str -> that checkpoint file."""
     if not cfg.resume:
         return None
     if isinstance(cfg.resume, str) and cfg.resume not in ("auto", "true", "True"):
         return Path(cfg.resume)
     if ckpt_path is None:
         raise ValueError("resume=True needs out_dir (the run folder holding checkpoint.pt)")
-    return ckpt_path if ckpt_path.is_file() else None
+    if ckpt_path.is_file():
+        return ckpt_path
+    if cfg.resume == "auto":
+        return None
+    raise FileNotFoundError(
+        f"--resume: {str(ckpt_path.parent)!r} holds no run to continue (no {CHECKPOINT_NAME}). "
+        "Drop --resume to start a new run there, or pass the --out of the run to continue.")
 
 
-def _check_finite(bad, info, ckpt_path, cfg, step, weights=None) -> None:
-    """Stop with a clear message when a loss (or, before a checkpoint, a weight) is NaN/Inf;
-    the checkpoint on disk stays untouched."""
+def _load_state(state, path, backbone, head, center_loss, optimizer, scheduler, scaler) -> None:
+    """Put a checkpoint's state into the freshly built run; a mismatch is one clear error."""
+    try:
+        backbone.load_state_dict(state["backbone"])
+        if head is not None and state.get("head") is not None:
+            head.load_state_dict(state["head"])
+        if center_loss is not None and state.get("center_loss") is not None:
+            center_loss.load_state_dict(state["center_loss"])
+        optimizer.load_state_dict(state["optimizer"])
+        # the schedule itself comes from cfg (a resumed run may train longer); keep the step
+        sched = {**state["scheduler"], "lr_lambdas": [None] * len(scheduler.lr_lambdas)}
+        scheduler.load_state_dict(sched)
+        scaler.load_state_dict(state["scaler"])
+    except (RuntimeError, KeyError, ValueError) as e:
+        first = str(e).strip().splitlines()[0][:200]
+        raise ValueError(f"checkpoint {str(path)!r} does not fit the model this config builds "
+                         f"({first}); it was written by another architecture or head. Resume "
+                         "with the run's own config (python -m facecourse train --out DIR "
+                         "--resume reads it), or start a new run.") from None
+
+
+def _check_finite(bad, info, ckpt_path, saved_step, cfg, step, state=None) -> None:
+    """Stop with a clear message when a loss is NaN/Inf or, before a checkpoint, any weight,
+    buffer (batch-norm statistics) or optimizer state is; the checkpoint on disk stays."""
     if info.world_size > 1:
         torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
     bad_step, value = bad.tolist()
     what = f"the loss was {value} at step {int(bad_step)}"
-    if bad_step < 0 and weights is not None:
-        finite = torch.stack([torch.isfinite(p).all() for g in weights for p in g["params"]])
-        if finite.all():
+    if bad_step < 0 and state is not None:
+        broken = non_finite(*state)
+        flag = torch.tensor(float(bool(broken)), device=info.device)
+        if info.world_size > 1:
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if not flag.item():
             return
-        what = f"the weights became non-finite in the update of step {step}"
+        shown = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
+        what = (f"after step {step} the model held NaN/Inf values ({shown or 'on another process'}) "
+                "although the loss was still finite")
     elif bad_step < 0:
         return
-    kept = (f"the last good checkpoint {str(ckpt_path)!r} was kept" if ckpt_path
+    kept = (f"the last good checkpoint {str(ckpt_path)!r} (step {saved_step}) was kept" if ckpt_path
             and ckpt_path.is_file() else "no checkpoint was written")
     fp16 = " or fp16 overflow (try amp='bf16' or 'off')" if cfg.amp in ("fp16", "auto") else ""
     raise TrainingDiverged(

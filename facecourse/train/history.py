@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 
@@ -22,8 +23,7 @@ class History:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.jsonl, self.csv = out_dir / "history.jsonl", out_dir / "history.csv"
         if keep_until > 0 and self.jsonl.is_file():
-            rows = [json.loads(line) for line in self.jsonl.read_text().splitlines() if line]
-            self.rows = [r for r in rows if r["step"] <= keep_until]
+            self.rows = [r for r in read_rows(self.jsonl) if r["step"] <= keep_until]
         self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in self.rows))
         with open(self.csv, "w", newline="") as f:
             if self.rows:
@@ -43,3 +43,23 @@ class History:
             if new_file:
                 writer.writeheader()
             writer.writerow(row)
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a history.jsonl; a damaged line (a write cut off by a kill) is dropped with
+    a warning naming the file and line, since the checkpoint, not the log, holds the state."""
+    rows = []
+    for k, line in enumerate(Path(path).read_text(errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict) or not isinstance(row.get("step"), int):
+                raise ValueError("not a history row")
+        except ValueError:
+            print(f"warning: {path} line {k} is damaged ({line[:40]!r}...); dropped it (the "
+                  "run's state is in its checkpoint, the rows after it are logged again)",
+                  file=sys.stderr)
+            continue
+        rows.append(row)
+    return rows
