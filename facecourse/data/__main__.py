@@ -1,5 +1,10 @@
-"""`python -m facecourse.data prepare <name> <source> [--out DIR] [--workers N]`
-and `python -m facecourse.data contact-sheet [--out PNG]` (the README's picture of the synthetic faces)."""
+"""`python -m facecourse.data prepare <name> <source> [--out DIR] [--workers N] [--limit N]
+[--no-verify] [--on-error raise|skip]` and `python -m facecourse.data contact-sheet [--out PNG]`
+(the README's picture of the synthetic faces).
+
+`prepare` writes into a staging folder beside `--out` and replaces `--out` only once the new
+folder loads: a bad input leaves an earlier prepared folder as it was. Errors print one line
+and exit with status 2."""
 from __future__ import annotations
 
 import argparse
@@ -22,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     prep.add_argument("--workers", type=int, default=None, help="alignment processes (default: all cores)")
     prep.add_argument("--limit", type=int, default=None, help="only the first N identities (for a quick try)")
     prep.add_argument("--no-verify", action="store_true", help="skip checksum verification")
+    prep.add_argument("--on-error", choices=("raise", "skip"), default=None,
+                      help="folder only: stop at the first unreadable image or empty identity folder "
+                           "(raise, the default) or leave it out and list it (skip)")
     sheet = sub.add_parser("contact-sheet", help="render a grid of synthetic faces into a picture")
     sheet.add_argument("--out", default="docs/synthetic_faces.jpg", help="the picture to write (.jpg or .png)")
     sheet.add_argument("--identities", type=int, default=6, help="rows: one identity each")
@@ -34,29 +42,49 @@ def main(argv: list[str] | None = None) -> int:
         return contact_sheet(args)
     from .paths import default_cache_dir
     out = Path(args.out) if args.out else default_cache_dir() / args.name
+    problem = _check_prepare_args(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     t0 = time.time()
     try:
         if args.name == "lfw":
-            from .lfw import load_lfw, prepare_lfw
-            prepare_lfw(args.source, out, workers=args.workers, limit=args.limit, verify=not args.no_verify)
-            lfw = load_lfw(out, image_size=112)
-            print(f"prepared {len(lfw.dataset)} images of {lfw.dataset.num_classes} people in {out} "
-                  f"({time.time() - t0:.0f} s; {len(lfw.fallbacks)} centre-crop fallbacks); "
-                  f"View 2: {len(lfw.view2)} pairs in {lfw.view2.num_folds} folds, DevTest: {len(lfw.dev_test)}")
+            print(prepare_lfw_summary(args, out, t0))
         else:
-            import numpy as np
-            from .att import load_att
-            from .folder import ImageFolderFaces
-            for size in (112, 64):
-                ds = load_att(args.source, size) if args.name == "att" else ImageFolderFaces(args.source, size)
-                out.mkdir(parents=True, exist_ok=True)
-                np.save(out / f"images_{size}.npy", ds.images.numpy())
-                np.save(out / "labels.npy", ds.labels.numpy())
+            from .staging import prepare_images
+            ds = prepare_images(args.name, args.source, out, on_error=args.on_error or "raise")
             print(f"prepared {len(ds)} images of {ds.num_classes} identities in {out} ({time.time() - t0:.0f} s)")
-    except (FileNotFoundError, ValueError) as e:
+            if getattr(ds, "skipped", None):
+                from .folder import describe_skipped
+                print(describe_skipped(ds.skipped))
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return 2
     return 0
+
+
+def _check_prepare_args(args) -> str | None:
+    """What is wrong with the `prepare` options, in one line, or None."""
+    if args.on_error is not None and args.name != "folder":
+        return f"--on-error applies to `prepare folder` only, not `prepare {args.name}`"
+    for flag, value in (("--workers", args.workers), ("--limit", args.limit)):
+        if value is not None and value < 1:
+            return f"{flag} must be at least 1, got {value}"
+    return None
+
+
+def prepare_lfw_summary(args, out: Path, t0: float) -> str:
+    """Prepare LFW into `out` and say what came out, with the pairs `--limit` dropped."""
+    from .lfw import load_lfw, prepare_lfw
+    prepare_lfw(args.source, out, workers=args.workers, limit=args.limit, verify=not args.no_verify)
+    lfw = load_lfw(out, image_size=112)
+    text = (f"prepared {len(lfw.dataset)} images of {lfw.dataset.num_classes} people in {out} "
+            f"({time.time() - t0:.0f} s; {len(lfw.fallbacks)} centre-crop fallbacks); "
+            f"View 2: {len(lfw.view2)} pairs in {lfw.view2.num_folds} folds, DevTest: {len(lfw.dev_test)}")
+    if any(lfw.dropped_pairs.values()):
+        counts = ", ".join(f"{k} {n}" for k, n in lfw.dropped_pairs.items())
+        text += f"\ndropped pairs that name people left out by --limit: {counts}"
+    return text
 
 
 def contact_sheet(args) -> int:

@@ -69,3 +69,14 @@ class ImageFolderFaces(FaceDataset):
             raise ValueError(f"ImageFolderFaces: no readable image under {root} ({len(self.skipped)} skipped).")
         super().__init__(torch.stack(images), labels, names, name=f"folder:{root.name}")
         self.root = root
+
+
+def describe_skipped(skipped: list[tuple[str, str]], limit: int = 10) -> str:
+    """What `on_error="skip"` left out, for a CLI: the count, then the first `limit` paths."""
+    lines = [f"skipped {len(skipped)} unreadable image(s) or empty identity folder(s) (--on-error skip; "
+             "nothing was deleted):"]
+    lines += [f"  {path}" + ("  (empty identity folder)" if why == "empty identity folder" else "")
+              for path, why in skipped[:limit]]
+    if len(skipped) > limit:
+        lines.append(f"  ... and {len(skipped) - limit} more")
+    return "\n".join(lines)

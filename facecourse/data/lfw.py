@@ -23,6 +23,7 @@ from .archive import safe_extract, verify_checksum
 from .dataset import FaceDataset
 from .pairs import Pairs
 from .paths import default_cache_dir, find_lfw
+from .staging import staged_folder
 
 # official md5s (vis-www.cs.umass.edu/lfw) and sha256s of the repacked CI copy (../shared/data)
 CHECKSUMS = {
@@ -35,6 +36,7 @@ CHECKSUMS = {
     "peopleDevTrain.txt": {"md5": ["54eaac34beb6d042ed3a7d883e247a21"]},
     "peopleDevTest.txt": {"md5": ["e4bf5be0a43b5dcd9dc5ccfcb8fb19c5"]},
 }
+PAIRS_FILES = {"view2": "pairs.txt", "dev_train": "pairsDevTrain.txt", "dev_test": "pairsDevTest.txt"}
 TEXT_FILES = ("pairs.txt", "pairsDevTrain.txt", "pairsDevTest.txt", "peopleDevTrain.txt", "peopleDevTest.txt")
 _IMAGE = re.compile(r"^lfw-deepfunneled/([^/]+)/\1_(\d{4})\.jpg$")
 
@@ -104,10 +106,14 @@ def prepare_lfw(source: str | Path | None = None, out: str | Path | None = None,
                 names: list[str] | None = None, limit: int | None = None, verify: bool = True,
                 sizes=(112, 64), progress: bool = True) -> Path:
     """Extract (safely), verify, detect and align LFW; write `images_<size>.npy` uint8
-    (N, 3, size, size), `index.json` (files, labels, names, landmarks, fallbacks) and the pairs
-    files into `out` (default `<cache>/lfw`). `names`/`limit`: only these / the first `limit`
-    people (sorted), for quick tests. Returns `out`."""
-    from tqdm import tqdm
+    (N, 3, size, size), `index.json` (files, labels, names, landmarks, fallbacks, dropped_pairs)
+    and the pairs files into `out` (default `<cache>/lfw`). `names`/`limit`: only these / the
+    first `limit` people (sorted), for quick tests; pairs naming anyone else are dropped and
+    counted in `index.json` and `LFW.dropped_pairs`. Returns `out`.
+
+    Everything is written into a staging folder beside `out` and swapped in only once it loads
+    (`facecourse.data.staging`): if anything fails, an earlier `out` is left exactly as it was.
+    The extracted `out/raw/` is reused when it came from the same archive."""
     source = Path(source) if source is not None else find_lfw()
     if source is None or not source.exists():
         raise FileNotFoundError(f"prepare lfw: source {source} not found; download LFW (datasets/lfw.md) and "
@@ -121,52 +127,83 @@ def prepare_lfw(source: str | Path | None = None, out: str | Path | None = None,
     if verify:
         for p in [archive] * archive.is_file() + [text_dir / f for f in TEXT_FILES]:
             verify_checksum(p, CHECKSUMS[p.name])
-    raw = out / "raw"
     wanted = set(names) if names else None
-    if archive.is_file():
-        def keep(member: str) -> bool:
-            parts = member.split("/")
-            return wanted is None or (len(parts) > 1 and parts[1] in wanted) or len(parts) == 1
-        safe_extract(archive, raw, keep)
-        folder = raw / "lfw-deepfunneled"
-    else:
-        folder = archive
-    people = sorted(p.name for p in (folder.iterdir() if folder.is_dir() else [])
-                    if p.is_dir() and (wanted is None or p.name in wanted))
-    if limit is not None:
-        people = people[:limit]
-    files = [f for person in people for f in sorted((folder / person).glob("*.jpg"))]
-    if not files:
-        raise ValueError(f"prepare lfw: no images found under {folder} for the chosen people.")
+    with staged_folder(out, carry=("raw",)) as tmp:
+        folder = _extracted(archive, out, tmp, wanted) if archive.is_file() else archive
+        people = sorted(p.name for p in (folder.iterdir() if folder.is_dir() else [])
+                        if p.is_dir() and (wanted is None or p.name in wanted))
+        if limit is not None:
+            people = people[:limit]
+        files = [f for person in people for f in sorted((folder / person).glob("*.jpg"))]
+        if not files:
+            raise ValueError(f"prepare lfw: no images found under {folder} for the chosen people.")
+        rel = [f.relative_to(folder).as_posix() for f in files]
+        complete = wanted is None and limit is None
+        dropped = _check_pairs(text_dir, {f: i for i, f in enumerate(rel)}, complete, out)  # before aligning
+        results = _align_all(files, sizes, workers, progress)
+        for k, s in enumerate(sizes):
+            arr = np.stack([r[0][k] for r in results]).transpose(0, 3, 1, 2)
+            np.save(tmp / f"images_{s}.npy", np.ascontiguousarray(arr))
+        label_of = {p: i for i, p in enumerate(people)}
+        index = {"names": people, "files": rel, "labels": [label_of[f.parent.name] for f in files],
+                 "landmarks": [None if r[1] is None else r[1].tolist() for r in results],
+                 "fallbacks": [f for f, r in zip(rel, results) if r[1] is None], "complete": complete,
+                 "dropped_pairs": dropped, "seconds": round(time.time() - t0, 1), "sizes": list(sizes)}
+        (tmp / "index.json").write_text(json.dumps(index))
+        for fname in TEXT_FILES:
+            shutil.copyfile(text_dir / fname, tmp / fname)
+        load_lfw(tmp, image_size=sizes[0])  # it must load before it replaces `out`
+    return out
+
+
+def _extracted(archive: Path, out: Path, tmp: Path, wanted: set[str] | None) -> Path:
+    """The extracted `lfw-deepfunneled/` folder: `out/raw/` when an earlier prepare extracted it
+    from this very archive (same name, size and time) with every wanted person, else a fresh
+    safe extraction into `tmp/raw/` (the staging folder: it replaces the old cache on success)."""
+    st = archive.stat()
+    stamp = {"archive": archive.name, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+    marker = out / "raw" / ".extracted.json"
+    if marker.is_file():
+        got = json.loads(marker.read_text())
+        has_all = got.get("names") is None or (wanted is not None and wanted <= set(got["names"]))
+        if all(got.get(k) == v for k, v in stamp.items()) and has_all:
+            return out / "raw" / "lfw-deepfunneled"
+
+    def keep(member: str) -> bool:
+        parts = member.split("/")
+        return wanted is None or (len(parts) > 1 and parts[1] in wanted) or len(parts) == 1
+    safe_extract(archive, tmp / "raw", keep)
+    stamp["names"] = sorted(wanted) if wanted is not None else None
+    (tmp / "raw" / ".extracted.json").write_text(json.dumps(stamp))
+    return tmp / "raw" / "lfw-deepfunneled"
+
+
+def _check_pairs(text_dir: Path, index_of: dict, strict: bool, out: Path) -> dict[str, int]:
+    """Pairs of each protocol that name people left out: {"view2": n, "dev_train": n, "dev_test": n}.
+    With every person (`strict`), a pair naming a missing image is an error."""
+    try:
+        return {attr: _pairs_for(text_dir / fname, index_of, strict)[1] for attr, fname in PAIRS_FILES.items()}
+    except ValueError as e:
+        raise ValueError(f"prepare lfw: {e} Nothing was changed in {out}.") from e
+
+
+def _align_all(files: list[Path], sizes, workers: int | None, progress: bool) -> list:
+    """`_align_one` over every file, in `workers` processes (default: all cores)."""
+    from tqdm import tqdm
     workers = workers or os.cpu_count() or 1
     jobs = [(str(f), tuple(sizes)) for f in files]
     if workers > 1:
         with Pool(workers) as pool:
-            results = list(tqdm(pool.imap(_align_one, jobs, chunksize=16), total=len(jobs),
-                                desc="align LFW", disable=not progress))
-    else:
-        results = [_align_one(j) for j in tqdm(jobs, desc="align LFW", disable=not progress)]
-    out.mkdir(parents=True, exist_ok=True)
-    for k, s in enumerate(sizes):
-        arr = np.stack([r[0][k] for r in results]).transpose(0, 3, 1, 2)
-        np.save(out / f"images_{s}.npy", np.ascontiguousarray(arr))
-    label_of = {p: i for i, p in enumerate(people)}
-    fallbacks = [f.relative_to(folder).as_posix() for f, r in zip(files, results) if r[1] is None]
-    index = {"names": people, "files": [f.relative_to(folder).as_posix() for f in files],
-             "labels": [label_of[f.parent.name] for f in files],
-             "landmarks": [None if r[1] is None else r[1].tolist() for r in results],
-             "fallbacks": fallbacks, "complete": wanted is None and limit is None,
-             "seconds": round(time.time() - t0, 1), "sizes": list(sizes)}
-    (out / "index.json").write_text(json.dumps(index))
-    for fname in TEXT_FILES:
-        shutil.copyfile(text_dir / fname, out / fname)
-    return out
+            return list(tqdm(pool.imap(_align_one, jobs, chunksize=16), total=len(jobs),
+                             desc="align LFW", disable=not progress))
+    return [_align_one(j) for j in tqdm(jobs, desc="align LFW", disable=not progress)]
 
 
 @dataclass
 class LFW:
     """Prepared LFW: `dataset` (all images), `view2` (6,000 pairs, 10 folds), `dev_train` and
-    `dev_test` (View 1), identity lists, and the images that fell back to a centre crop."""
+    `dev_test` (View 1), identity lists, the images that fell back to a centre crop, and per
+    protocol the pairs left out because they name people a `--limit`/`names=` prepare skipped."""
     dataset: FaceDataset
     view2: Pairs
     dev_train: Pairs
@@ -174,6 +211,7 @@ class LFW:
     devtrain_identities: list[str]
     devtest_identities: list[str]
     fallbacks: list[str] = field(default_factory=list)
+    dropped_pairs: dict[str, int] = field(default_factory=dict)  # pairs naming people not prepared
 
     def devtrain_indices(self) -> np.ndarray:
         """Indices into `dataset` of the images of DevTrain identities, in dataset order."""
@@ -187,7 +225,9 @@ class LFW:
         return self.dataset.subset(self.devtrain_indices())
 
 
-def _pairs_for(path: Path, index_of: dict, strict: bool) -> Pairs:
+def _pairs_for(path: Path, index_of: dict, strict: bool) -> tuple[Pairs, int]:
+    """The pairs of `path` as indices into the prepared images, and how many were dropped
+    because they name an image not prepared (an error when `strict`)."""
     rows, fold = read_pairs(path)
     a, b, same, keep = [], [], [], []
     for k, (n1, i1, n2, i2) in enumerate(rows):
@@ -200,7 +240,8 @@ def _pairs_for(path: Path, index_of: dict, strict: bool) -> Pairs:
                                  "from the official files (datasets/lfw.md).")
             continue
         a.append(index_of[f1]), b.append(index_of[f2]), same.append(n1 == n2), keep.append(fold[k])
-    return Pairs(np.array(a, np.int64), np.array(b, np.int64), np.array(same, bool), np.array(keep, np.int64))
+    pairs = Pairs(np.array(a, np.int64), np.array(b, np.int64), np.array(same, bool), np.array(keep, np.int64))
+    return pairs, len(rows) - len(a)
 
 
 def load_lfw(root: str | Path | None = None, image_size: int = 112, mmap: bool = True) -> LFW:
@@ -224,8 +265,8 @@ def load_lfw(root: str | Path | None = None, image_size: int = 112, mmap: bool =
     ds.files, ds.source_landmarks = index["files"], lm
     index_of = {f: i for i, f in enumerate(index["files"])}
     strict = bool(index["complete"])
-    return LFW(ds, _pairs_for(root / "pairs.txt", index_of, strict),
-               _pairs_for(root / "pairsDevTrain.txt", index_of, strict),
-               _pairs_for(root / "pairsDevTest.txt", index_of, strict),
+    pairs = {attr: _pairs_for(root / fname, index_of, strict) for attr, fname in PAIRS_FILES.items()}
+    return LFW(ds, pairs["view2"][0], pairs["dev_train"][0], pairs["dev_test"][0],
                [n for n, _ in read_people(root / "peopleDevTrain.txt")],
-               [n for n, _ in read_people(root / "peopleDevTest.txt")], index["fallbacks"])
+               [n for n, _ in read_people(root / "peopleDevTest.txt")], index["fallbacks"],
+               {attr: n for attr, (_, n) in pairs.items()})

@@ -30,7 +30,7 @@ def test_cli_prepare_att(att_tgz, tmp_path, capsys):
 
 
 def test_cli_errors(tmp_path, capsys):
-    assert main(["prepare", "lfw", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+    assert main(["prepare", "lfw", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "no lfw-deepfunneled.tgz" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["prepare", "imagenet", str(tmp_path)])

@@ -1,4 +1,5 @@
 import io
+import json
 import tarfile
 
 import numpy as np
@@ -42,12 +43,71 @@ def test_prepare_and_load_fake_lfw_with_fallbacks(tmp_path):
         load_lfw(out, image_size=112)
 
 
+GOOD_PAIRS = ["Ann_A\t1\t2", "Ann_A\t1\tBob_B\t1"]
+BAD_PAIRS = ["Ann_A\t1\t3", "Ann_A\t1\tBob_B\t1"]  # Ann_A has no image 3
+
+
+def files_of(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
 def test_pairs_naming_a_missing_image_is_an_error(tmp_path):
-    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2, "Bob_B": 1}, ["Ann_A\t1\t3", "Ann_A\t1\tBob_B\t1"])
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2, "Bob_B": 1}, GOOD_PAIRS)
     out = prepare_lfw(src, tmp_path / "prep", workers=1, verify=False, progress=False, sizes=(16,))
+    (out / "pairs.txt").write_text("1 1\n" + "\n".join(BAD_PAIRS) + "\n")  # damaged after preparing
     with pytest.raises(ValueError) as e:
         load_lfw(out, image_size=16)
     assert "pairs.txt: pair 1 names Ann_A/Ann_A_0003.jpg" in str(e.value) and "Prepare again" in str(e.value)
+
+
+def test_failed_prepare_leaves_the_old_folder_as_it_was(tmp_path):
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2, "Bob_B": 1}, GOOD_PAIRS)
+    out = prepare_lfw(src, tmp_path / "prep", workers=1, verify=False, progress=False, sizes=(16,))
+    before = files_of(out)
+    (src / "pairs.txt").write_text("1 1\n" + "\n".join(BAD_PAIRS) + "\n")
+    with pytest.raises(ValueError) as e:
+        prepare_lfw(src, out, workers=1, verify=False, progress=False, sizes=(16,))
+    msg = str(e.value)
+    assert f"{src / 'pairs.txt'}: pair 1 names Ann_A/Ann_A_0003.jpg" in msg
+    assert f"Nothing was changed in {out}." in msg
+    assert files_of(out) == before  # index.json, images, pairs files and raw/ byte for byte
+    lfw = load_lfw(out, image_size=16)
+    assert lfw.view2.issame.tolist() == [True, False] and len(lfw.dataset) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prep", "src"]  # staging folder removed
+
+
+def test_prepare_again_replaces_the_folder_and_reuses_raw(tmp_path, monkeypatch):
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2, "Bob_B": 1}, GOOD_PAIRS)
+    out = prepare_lfw(src, tmp_path / "prep", workers=1, verify=False, progress=False, sizes=(16,))
+    (out / "stale.npy").write_bytes(b"from an earlier prepare")
+    import facecourse.data.lfw as lfw_module
+
+    def no_extract(*args, **kwargs):
+        raise AssertionError("raw/ came from this archive: it must not be extracted again")
+    monkeypatch.setattr(lfw_module, "safe_extract", no_extract)
+    prepare_lfw(src, out, workers=1, verify=False, progress=False, sizes=(32,))
+    assert not (out / "stale.npy").exists() and not (out / "images_16.npy").exists()
+    assert load_lfw(out, image_size=32).dataset.images.shape == (3, 3, 32, 32)
+    assert (out / "raw" / "lfw-deepfunneled" / "Bob_B" / "Bob_B_0001.jpg").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prep", "src"]
+
+
+def test_limit_counts_the_dropped_pairs(tmp_path):
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2, "Bob_B": 1}, GOOD_PAIRS)
+    out = prepare_lfw(src, tmp_path / "prep", workers=1, verify=False, progress=False, sizes=(16,), limit=1)
+    lfw = load_lfw(out, image_size=16)
+    assert lfw.dataset.identity_names == ["Ann_A"] and len(lfw.view2) == 1  # Ann_A vs Bob_B dropped
+    assert lfw.dropped_pairs == {"view2": 1, "dev_train": 1, "dev_test": 1}
+    assert json.loads((out / "index.json").read_text())["dropped_pairs"] == lfw.dropped_pairs
+
+
+def test_out_that_is_not_a_prepared_folder_is_refused(tmp_path):
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2, "Bob_B": 1}, GOOD_PAIRS)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(ValueError, match=r"--out .*mine holds other files \(thesis.tex\) and is not a prepared"):
+        prepare_lfw(src, tmp_path / "mine", workers=1, verify=False, progress=False, sizes=(16,))
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
 
 
 def test_prepare_checks_checksums_and_inputs(tmp_path):
@@ -125,3 +185,21 @@ def test_prepare_source_errors(tmp_path, monkeypatch):
     src = write_fake_lfw(tmp_path / "src", {"Ann_A": 1}, ["Ann_A\t1\t1", "Ann_A\t1\tAnn_A\t1"])
     with pytest.raises(ValueError, match="no images found under .* for the chosen people"):
         prepare_lfw(src, tmp_path / "out", names=["Nobody_Here"], verify=False, progress=False)
+
+
+def test_cli_prepare_lfw_reports_dropped_pairs_and_keeps_old_folder(tmp_path, capsys):
+    from facecourse.data.__main__ import main
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 2, "Bob_B": 1}, GOOD_PAIRS)
+    out = tmp_path / "prep"
+    argv = ["prepare", "lfw", str(src), "--out", str(out), "--workers", "1", "--no-verify"]
+    assert main([*argv, "--limit", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "prepared 2 images of 1 people" in printed
+    assert "dropped pairs that name people left out by --limit: view2 1, dev_train 1, dev_test 1" in printed
+    before = files_of(out)
+    (src / "pairsDevTest.txt").write_text("1\n" + "\n".join(BAD_PAIRS) + "\n")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: prepare lfw: ") and err.count("\n") == 1  # one line, no traceback
+    assert "pairsDevTest.txt: pair 1 names Ann_A/Ann_A_0003.jpg" in err and f"Nothing was changed in {out}" in err
+    assert files_of(out) == before
