@@ -83,6 +83,9 @@ def make_pairs(dataset: FaceDataset, num_pairs: int = 6000, seed: int = 0, folds
         "high" group. Boolean factors (e.g. "mask"): a unmasked, b masked. Numeric factors
         (e.g. "age"): a has value <= thresholds[0], b >= thresholds[1] (default (0.35, 0.65)).
     """
+    if folds < 1 or num_pairs < 2 * folds:
+        raise ValueError(f"make_pairs: num_pairs={num_pairs} is too few for {folds} folds (need at least "
+                         f"{2 * folds}: one matched and one mismatched pair in each fold).")
     labels = dataset.labels.numpy()
     in_a, in_b = _groups(dataset, cross_factor, thresholds)
     rng = np.random.default_rng([seed, 77])

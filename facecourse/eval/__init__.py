@@ -7,7 +7,9 @@ from .clustering import (
     pairwise_prf,
 )
 from .closed_set import closed_set_accuracy, predict_classes
-from .embeddings import all_pairs_scores, embed, evaluate_verification, pair_scores
+from .embeddings import (
+    NonFiniteEmbeddingError, all_pairs_scores, embed, evaluate_verification, pair_scores,
+)
 from .identification import dir_at_far, identification, leave_one_out_rank1, scan_gallery
 from .robustness import degradation_curves, gallery_probe_scores
 from .spread import centre_similarity, class_centres, class_spread
@@ -18,7 +20,7 @@ from .verification import (
 from .view1 import evaluate_view1, view1_metrics
 
 __all__ = [
-    "embed", "pair_scores", "all_pairs_scores", "evaluate_verification",
+    "embed", "pair_scores", "all_pairs_scores", "evaluate_verification", "NonFiniteEmbeddingError",
     "roc", "auc", "eer", "tar_at_far", "val_at_far", "kfold_accuracy", "verification_metrics",
     "best_threshold", "accuracy_at", "view1_metrics", "evaluate_view1",
     "far_key", "FARResolutionWarning",

@@ -9,6 +9,9 @@ Data: ``lfw`` (the prepared LFW cache, `python -m facecourse.data prepare lfw ..
 folder: with protocol view2/devtest a prepared LFW folder, else one sub-folder per identity.
 Protocols: ``view2`` (LFW pairs.txt, 10 official folds), ``devtest`` (pairsDevTest.txt),
 ``synthetic`` (`facecourse.data.make_pairs`, 10 folds, plus leave-one-out Rank-1).
+
+Bad input (options, data, a checkpoint whose embeddings are NaN) prints one ``error:`` line
+and exits with status 2.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import sys
 from pathlib import Path
 
 LFW_PROTOCOLS = {"view2": "view2", "devtest": "dev_test"}  # protocol -> LFW attribute
+FOLDS = 10  # synthetic protocol: identity-disjoint folds of make_pairs
 
 TABLE_KEYS = ("acc_mean", "acc_std", "auc", "eer", "far_resolution", "tar@far=1e-1", "tar@far=1e-2",
               "tar@far=1e-3", "tar@far=1e-4", "threshold", "rank1")
@@ -45,8 +49,51 @@ def _load(args, cfg):
     else:
         if not Path(args.data).is_dir():
             raise FileNotFoundError(f"--data {args.data!r} is not lfw, synthetic or a folder")
-        dataset = data.ImageFolderFaces(args.data, image_size=size)
-    return dataset, data.make_pairs(dataset, args.num_pairs, seed=args.seed, folds=10)
+        dataset = data.ImageFolderFaces(args.data, image_size=size, on_error=args.on_error)
+        if dataset.skipped:
+            from facecourse.data.folder import describe_skipped
+            print(describe_skipped(dataset.skipped))
+    return dataset, data.make_pairs(dataset, args.num_pairs, seed=args.seed, folds=FOLDS)
+
+
+def check_args(args) -> None:
+    """Refuse option values that cannot work, before anything is loaded (ValueError). The
+    synthetic sizes are checked only where they are used."""
+    least = {"--batch-size": (args.batch_size, 1, "")}
+    if args.protocol == "synthetic":
+        least["--num-pairs"] = (args.num_pairs, 2 * FOLDS,
+                                f"one matched and one mismatched pair in each of {FOLDS} folds")
+    if args.data == "synthetic":
+        least["--num-identities"] = (args.num_identities, 2 * FOLDS,
+                                     f"two people in each of {FOLDS} identity-disjoint folds")
+        least["--images-per-identity"] = (args.images_per_identity, 2,
+                                           "a matched pair needs two images of one person")
+    for flag, (value, low, why) in least.items():
+        if value < low:
+            raise ValueError(f"{flag} must be at least {low}{f' ({why})' if why else ''}, got {value}")
+
+
+def choose_device(requested: str | None) -> str:
+    """`--device`, checked against this machine (ValueError), or cuda when available else cpu."""
+    import torch
+    if requested is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise ValueError(f"--device {requested} is not a device; use --device cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {requested} but CUDA is not available here; use --device cpu")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"--device {requested} but this machine has {count} CUDA device(s) "
+                             f"(cuda:0 to cuda:{count - 1}); pick one of those or --device cpu")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device {requested} but MPS is not available here; use --device cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"--device {requested}: eval runs on cpu, cuda or mps")
+    return requested
 
 
 def _clean(value):
@@ -82,23 +129,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default=None, help="cpu | cuda | cuda:1 (default: cuda if "
                                                        "available)")
+    parser.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                        help="--data FOLDER: stop at the first unreadable image or empty identity "
+                             "folder (raise), or leave it out and list it (skip)")
     parser.add_argument("--num-pairs", type=int, default=6000, help="synthetic protocol: pairs")
     parser.add_argument("--num-identities", type=int, default=100, help="synthetic data")
     parser.add_argument("--images-per-identity", type=int, default=10, help="synthetic data")
     parser.add_argument("--seed", type=int, default=0, help="synthetic data and pairs")
     args = parser.parse_args(argv)
 
-    import torch
-
     from facecourse.train.export import backbone_from_checkpoint
 
-    from .embeddings import embed, evaluate_verification, pair_scores
+    from .embeddings import NonFiniteEmbeddingError, embed, evaluate_verification, pair_scores
     from .identification import leave_one_out_rank1
     from .verification import verification_metrics
 
     try:
+        check_args(args)
+        device = choose_device(args.device)
         backbone, cfg = backbone_from_checkpoint(args.checkpoint)
-        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dataset, pairs = _load(args, cfg)
         backbone.to(device)
         amp = device.startswith("cuda")
@@ -113,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
                                             metric=args.metric, batch_size=args.batch_size,
                                             device=device, amp=amp)
         results["num_images"] = int(len(dataset))
+        if hasattr(dataset, "skipped"):  # a folder: what --on-error skip left out
+            results["skipped"] = [path for path, _ in dataset.skipped]
+    except NonFiniteEmbeddingError as e:
+        print(f"error: {e.about(data=args.data, checkpoint=args.checkpoint)}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -13,9 +13,27 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from ._checks import check_finite, to_numpy
 
 METRICS = ("cosine", "sqeuclidean")
+
+
+class NonFiniteEmbeddingError(ValueError):
+    """The backbone gave NaN/Inf embeddings: its weights are broken (e.g. a diverged run).
+
+    Metrics on such embeddings are meaningless (every score NaN: AUC 0.5, threshold -inf), so
+    `embed` refuses them. `n_bad` of `n_images` images were affected; `about(data, checkpoint)`
+    returns the same error naming the data and the checkpoint, for a command line."""
+
+    def __init__(self, n_bad: int, n_images: int, data: str | None = None, checkpoint=None):
+        self.n_bad, self.n_images, self.data, self.checkpoint = n_bad, n_images, data, checkpoint
+        of = f" of {data}" if data else ""
+        broken = f"the checkpoint {checkpoint} is broken" if checkpoint else "its weights are broken"
+        super().__init__(f"the model produced NaN/Inf embeddings for {n_bad} of {n_images} images{of}: "
+                         f"{broken} (e.g. saved from a diverged run); retrain or use an earlier checkpoint")
+
+    def about(self, data: str | None = None, checkpoint=None) -> "NonFiniteEmbeddingError":
+        return NonFiniteEmbeddingError(self.n_bad, self.n_images, data or self.data,
+                                       checkpoint or self.checkpoint)
 
 
 def _batches(data, batch_size: int):
@@ -47,6 +65,7 @@ def embed(backbone: torch.nn.Module, data, batch_size: int = 256, flip: bool = F
     normalized (insightface's test-time augmentation). The backbone runs in eval mode under
     `torch.inference_mode` (its train/eval mode is restored after); `device` defaults to
     the backbone's; ``amp=True`` uses float16 autocast on CUDA. Returned on the CPU, float32.
+    Raises `NonFiniteEmbeddingError` (a ValueError) when the backbone gives NaN/Inf for any image.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -61,7 +80,7 @@ def embed(backbone: torch.nn.Module, data, batch_size: int = 256, flip: bool = F
     if progress:
         from tqdm.auto import tqdm
         batches = tqdm(batches, desc="embed", unit="batch")
-    out = []
+    out, n_bad = [], 0
     try:
         with torch.inference_mode(), autocast:
             for x in batches:
@@ -69,12 +88,16 @@ def embed(backbone: torch.nn.Module, data, batch_size: int = 256, flip: bool = F
                 e = backbone(x).float()  # (B, D)
                 if flip:
                     e = e + backbone(torch.flip(x, dims=[3])).float()
+                n_bad += int((~torch.isfinite(e)).any(dim=1).sum())
                 out.append(F.normalize(e, dim=1).cpu())
     finally:
         backbone.train(was_training)
     if not out:
         raise ValueError("embed got no images: the dataset or tensor is empty")
-    return torch.cat(out)
+    emb = torch.cat(out)
+    if n_bad:
+        raise NonFiniteEmbeddingError(n_bad, emb.shape[0], getattr(data, "name", None))
+    return emb
 
 
 def _prepare(embeddings, metric: str) -> torch.Tensor:
@@ -157,9 +180,11 @@ def evaluate_verification(backbone: torch.nn.Module, dataset, pairs, flip: bool 
         subset = images[torch.as_tensor(used)]
     else:
         subset = torch.utils.data.Subset(dataset, used.tolist())
-    emb = embed(backbone, subset, batch_size=batch_size, flip=flip, device=device,
-                progress=progress, amp=amp)
-    check_finite(to_numpy(emb, "embeddings").reshape(-1), "embeddings")
+    try:
+        emb = embed(backbone, subset, batch_size=batch_size, flip=flip, device=device,
+                    progress=progress, amp=amp)
+    except NonFiniteEmbeddingError as e:
+        raise e.about(data=getattr(dataset, "name", None)) from None
     scores = pair_scores(emb, (inverse[:a.size], inverse[a.size:]), metric=metric)
     folds = getattr(pairs, "fold", None)
     out = verification_metrics(scores, pairs.issame, folds=folds, fars=fars)

@@ -54,6 +54,9 @@ def test_pairs_errors():
         make_pairs(fake(num_ids=20, per_id=2), 2000, folds=2)
     with pytest.raises(ValueError, match="one entry per pair"):
         Pairs([0, 1], [1], [True], [0])
+    with pytest.raises(ValueError, match=r"num_pairs=19 is too few for 10 folds \(need at least 20: one "
+                                         "matched and one mismatched pair in each fold\)"):
+        make_pairs(fake(), 19)
 
 
 def test_split_by_identity_errors_and_subset_renumbering():

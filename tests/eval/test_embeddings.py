@@ -132,3 +132,34 @@ def test_evaluate_verification_embeds_only_used_images():
                                fars=(0.5,))
     assert out["auc"] == pytest.approx(ref["auc"]) and out["acc_mean"] == ref["acc_mean"]
     assert out["flip"] is True and out["embedding_dim"] == 5
+
+
+class Diverged(nn.Module):
+    """Tiny, but images whose first pixel is bright come out NaN/Inf (as after a diverged run)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tiny = Tiny()
+
+    def forward(self, x):
+        e = self.tiny(x)
+        bright = x[:, 0, 0, 0] > 0  # (B,)
+        return torch.where(bright[:, None], torch.full_like(e, float("inf")) * torch.sign(e), e)
+
+
+def test_embed_refuses_non_finite_embeddings():
+    from facecourse.data import FaceDataset
+    from facecourse.eval import NonFiniteEmbeddingError
+    images = _images(12)
+    n_bright = int((images[:, 0, 0, 0].float() / 127.5 - 1 > 0).sum())
+    assert 0 < n_bright < 12
+    with pytest.raises(NonFiniteEmbeddingError) as e:
+        embed(Diverged(), images, batch_size=5)
+    assert isinstance(e.value, ValueError) and (e.value.n_bad, e.value.n_images) == (n_bright, 12)
+    assert str(e.value) == (f"the model produced NaN/Inf embeddings for {n_bright} of 12 images: its "
+                            "weights are broken (e.g. saved from a diverged run); retrain or use an "
+                            "earlier checkpoint")
+    ds = FaceDataset(images, torch.arange(12) % 3, ["a", "b", "c"], name="toy")
+    pairs = SimpleNamespace(a=np.arange(6), b=np.arange(6, 12), issame=np.arange(6) % 2 == 0)
+    with pytest.raises(NonFiniteEmbeddingError, match=r"embeddings for \d+ of 12 images of toy: its"):
+        evaluate_verification(Diverged(), ds, pairs)
