@@ -58,8 +58,12 @@ class BadBinError(ValueError):
     """A `.bin` file that is truncated, fuzzed or not an insightface verification set."""
 
     def __init__(self, path, why: str):
+        self.path, self.why = path, why
         super().__init__(f"load_bin: {path} is not an insightface .bin file or is truncated ({why}): "
                          "download it again.")
+
+    def __reduce__(self):  # picklable (e.g. raised in a DataLoader worker)
+        return type(self), (self.path, self.why)
 
 
 _MEMO_OPS = {"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"}

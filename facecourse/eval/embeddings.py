@@ -31,7 +31,11 @@ class NonFiniteEmbeddingError(ValueError):
         super().__init__(f"the model produced NaN/Inf embeddings for {n_bad} of {n_images} images{of}: "
                          f"{broken} (e.g. saved from a diverged run); retrain or use an earlier checkpoint")
 
+    def __reduce__(self):  # picklable, like any exception
+        return type(self), (self.n_bad, self.n_images, self.data, self.checkpoint)
+
     def about(self, data: str | None = None, checkpoint=None) -> "NonFiniteEmbeddingError":
+        """The same error, naming `data` and `checkpoint` (those not given stay as they were)."""
         return NonFiniteEmbeddingError(self.n_bad, self.n_images, data or self.data,
                                        checkpoint or self.checkpoint)
 
