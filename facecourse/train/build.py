@@ -30,8 +30,8 @@ def build_train_set(data_cfg, image_size: int):
                              "sub-folder of images per identity")
         faces = data.ImageFolderFaces(root, image_size=image_size, on_error=data_cfg.on_error)
         if faces.skipped:
-            print(f"data.on_error=skip: left out {len(faces.skipped)} unreadable image(s) of "
-                  f"{root}, e.g. {faces.skipped[0][0]}")
+            from facecourse.data.folder import describe_skipped
+            print(describe_skipped(faces.skipped).replace("--on-error skip", "data.on_error=skip"))
         return faces
     raise ValueError(f"data.source={data_cfg.source!r}: use synthetic, lfw or folder")
 

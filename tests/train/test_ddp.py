@@ -65,3 +65,30 @@ def test_torchrun_cli_trains_the_real_backbone(tmp_path):
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert state["step"] == 3 and state["world_size"] == 2 and state["config"]["batch_size"] == 8
     assert (tmp_path / "history.csv").read_text().count("\n") == 4
+
+
+def _bn_run(**overrides):
+    torch.manual_seed(0)  # the same init as _train_tiny.py
+    return fit(tiny_config(**{"optim.schedule": "constant", **overrides}), tiny_faces())
+
+
+def _max_diff(a: dict, b: dict) -> float:
+    return max((a[k].float() - b[k].float()).abs().max().item() for k in a
+               if a[k].is_floating_point())
+
+
+def test_sync_bn_makes_two_processes_train_like_one(tmp_path):
+    """With batch norm, 2 processes normalize with half-batch statistics and end elsewhere than
+    1 process; model.sync_bn=true pools the statistics (on gloo too) and they agree again."""
+    one = _bn_run(max_steps=4).backbone.state_dict()
+    ends = {}
+    for sync in ("false", "true"):
+        out = tmp_path / f"sync_{sync}"
+        proc = torchrun(str(HERE / "_train_tiny.py"), str(out), "max_steps=4",
+                        "optim.schedule=constant", f"model.sync_bn={sync}")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        ends[sync] = _max_diff(torch.load(out / "final.pt", weights_only=True)["backbone"], one)
+    assert ends["false"] > 1e-3, ends  # per-process statistics: another model
+    assert ends["true"] < 1e-4, ends  # global statistics: the 1-process model, up to rounding
+    state = torch.load(tmp_path / "sync_true" / "checkpoint.pt", weights_only=True)
+    assert set(state["backbone"]) == set(one)  # plain BatchNorm keys: loads without sync_bn
