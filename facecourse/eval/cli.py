@@ -28,11 +28,12 @@ TABLE_KEYS = ("acc_mean", "acc_std", "auc", "eer", "far_resolution", "tar@far=1e
               "tar@far=1e-3", "tar@far=1e-4", "threshold", "rank1")
 
 
-def _load(args, cfg):
-    """(dataset, pairs) for the chosen data and protocol (facecourse.data does the loading)."""
+def _load(args, cfg: dict):
+    """(dataset, pairs) for the chosen data and protocol (facecourse.data does the loading);
+    `cfg` is the config dict saved in the checkpoint."""
     from facecourse import data
 
-    size = cfg.model.image_size
+    size = _setting(cfg, "model", "image_size", args.checkpoint)
     if args.protocol in LFW_PROTOCOLS:
         if args.data == "synthetic":
             raise ValueError(f"--protocol {args.protocol} is an LFW protocol; use --data lfw (or "
@@ -43,9 +44,10 @@ def _load(args, cfg):
     if args.data == "lfw":
         raise ValueError("--data lfw goes with --protocol view2 or devtest")
     if args.data == "synthetic":
+        difficulty = _setting(cfg, "data", "difficulty", args.checkpoint)
+        seed = _setting(cfg, "data", "seed", args.checkpoint) + 10_000 + args.seed  # unseen faces
         dataset = data.SyntheticFaces(args.num_identities, args.images_per_identity,
-                                      image_size=size, difficulty=cfg.data.difficulty,
-                                      seed=cfg.data.seed + 10_000 + args.seed)
+                                      image_size=size, difficulty=difficulty, seed=seed)
     else:
         if not Path(args.data).is_dir():
             raise FileNotFoundError(f"--data {args.data!r} is not lfw, synthetic or a folder")
@@ -54,6 +56,15 @@ def _load(args, cfg):
             from facecourse.data.folder import describe_skipped
             print(describe_skipped(dataset.skipped))
     return dataset, data.make_pairs(dataset, args.num_pairs, seed=args.seed, folds=FOLDS)
+
+
+def _setting(cfg: dict, section: str, key: str, checkpoint):
+    """`cfg[section][key]` of a checkpoint's config, or a ValueError naming what is missing."""
+    try:
+        return cfg[section][key]
+    except (KeyError, TypeError):
+        raise ValueError(f"checkpoint {str(checkpoint)!r}: its config has no {section}.{key}; "
+                         "use a checkpoint written by fit()") from None
 
 
 def check_args(args) -> None:
@@ -138,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="synthetic data and pairs")
     args = parser.parse_args(argv)
 
-    from facecourse.train.export import backbone_from_checkpoint
+    from facecourse.models.loading import backbone_from_checkpoint
 
     from .embeddings import NonFiniteEmbeddingError, embed, evaluate_verification, pair_scores
     from .identification import leave_one_out_rank1

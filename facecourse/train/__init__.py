@@ -7,7 +7,7 @@ tunes a recipe with optuna (lesson 11).
 from .cache import fit_cached, run_key
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import DataConfig, HeadConfig, ModelConfig, OptimConfig, TrainConfig
-from .export import backbone_from_checkpoint, export_onnx, onnx_embeddings
+from .export import export_onnx, onnx_embeddings
 from .fit import FitResult, TrainingDiverged, fit
 from .optim import WarmupSchedule, build_optimizer, build_scheduler, param_groups
 from .recipes import RECIPES, get_recipe, lesson_config, lesson_heads
@@ -19,7 +19,7 @@ from .teachers import (DlibResNet, EmbeddingTable, cached_embeddings, centre_emb
 __all__ = [
     "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "fit", "FitResult",
     "TrainingDiverged", "fit_cached", "run_key", "load_checkpoint", "save_checkpoint", "export_onnx", "onnx_embeddings",
-    "backbone_from_checkpoint", "param_groups", "build_optimizer", "build_scheduler",
+    "param_groups", "build_optimizer", "build_scheduler",
     "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "RandomBatchSampler", "PKBatchSampler",
     "PairBatchSampler", "PairView", "make_sampler",
     "MarginSearch", "SearchSpace", "search_combined_margin", "verification_score",

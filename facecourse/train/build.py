@@ -37,11 +37,10 @@ def build_train_set(data_cfg, image_size: int):
 
 
 def build_backbone(model_cfg) -> nn.Module:
-    from facecourse.models import create_backbone
+    """The backbone a `ModelConfig` describes (the same call rebuilds it from a checkpoint)."""
+    from facecourse.models.loading import backbone_from_config
 
-    return create_backbone(model_cfg.backbone, embedding_dim=model_cfg.embedding_dim,
-                           image_size=model_cfg.image_size, width=model_cfg.width,
-                           neck=model_cfg.neck, dropout=model_cfg.dropout)
+    return backbone_from_config(model_cfg)
 
 
 def build_head(head_cfg, embedding_dim: int, num_classes: int) -> nn.Module:

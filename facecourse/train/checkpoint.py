@@ -8,15 +8,16 @@ epoch and the step inside it, the RNG states (torch, CUDA, numpy, python) and th
 from __future__ import annotations
 
 import os
-import pickle
 import random
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-CHECKPOINT_NAME = "checkpoint.pt"
+# Reading a checkpoint lives in facecourse.models.loading, below train, so that eval may use it
+# too; train keeps the name load_checkpoint, beside save_checkpoint.
+from facecourse.models.loading import CHECKPOINT_NAME
+from facecourse.models.loading import read_checkpoint as load_checkpoint  # noqa: F401
 
 
 def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
@@ -33,38 +34,6 @@ def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
     finally:
         tmp.unlink(missing_ok=True)  # only left when the write failed
     return path
-
-
-def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
-    """Load a checkpoint written by `save_checkpoint` (safe: `weights_only=True`).
-
-    Every way a file can be wrong (missing, empty, truncated, holding pickled objects, not a
-    facecourse checkpoint) is one `ValueError`/`FileNotFoundError` naming the file and the fix."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; pass the "
-                                f"{CHECKPOINT_NAME} written by a training run (its out_dir)")
-    size = path.stat().st_size
-    if size == 0:
-        raise ValueError(f"checkpoint {str(path)!r} is empty (0 bytes): its write never happened "
-                         "or was cut off. Use an earlier checkpoint, or train again.")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:  # never pass torch's advice (weights_only=False) on
-        raise ValueError(
-            f"checkpoint {str(path)!r} holds pickled Python objects, which facecourse refuses to "
-            "load (loading them could run any code). A facecourse checkpoint holds only tensors "
-            "and plain values: use one written by `python -m facecourse train`, or save yours as "
-            f"a plain dict of tensors. ({str(e).splitlines()[0][:120]})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
-        raise ValueError(f"checkpoint {str(path)!r} ({size} bytes) is truncated or not a torch "
-                         "checkpoint: it was cut off while being copied or written. Use an "
-                         f"earlier checkpoint, or train again. ({str(e).splitlines()[0][:120]})"
-                         ) from None
-    if not isinstance(state, dict) or "backbone" not in state or "config" not in state:
-        raise ValueError(f"{str(path)!r} is not a facecourse training checkpoint (it has no "
-                         "'backbone' and 'config' entries)")
-    return state
 
 
 def non_finite(modules: dict, optimizer=None) -> list[str]:

@@ -176,12 +176,13 @@ def export_onnx_main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    size = args.image_size or cfg.model.image_size
+    model = cfg["model"]  # the run's model config, as saved
+    size = args.image_size or model["image_size"]
     path = export_onnx(backbone, args.out, size, opset=args.opset)
     images = torch.rand(4, 3, size, size) * 2 - 1
     with torch.no_grad():
         expected = backbone(images).numpy()
     diff = abs(onnx_embeddings(path, images) - expected).max() / max(abs(expected).max(), 1e-12)
-    print(f"wrote {path} ({cfg.model.backbone}, {size}x{size} -> {cfg.model.embedding_dim}); "
+    print(f"wrote {path} ({model['backbone']}, {size}x{size} -> {expected.shape[1]}); "
           f"onnxruntime vs torch: max |diff| / max |embedding| = {diff:.2e}")
     return 0

@@ -14,23 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .build import build_backbone
-from .checkpoint import load_checkpoint
-from .config import TrainConfig
-
-
-def backbone_from_checkpoint(path: str | Path) -> tuple[nn.Module, TrainConfig]:
-    """Rebuild the backbone of a `fit` checkpoint from the config stored in it (eval mode)."""
-    state = load_checkpoint(path)
-    cfg = TrainConfig.from_dict(state["config"])
-    backbone = build_backbone(cfg.model)
-    try:
-        backbone.load_state_dict(state["backbone"])
-    except RuntimeError as e:
-        raise ValueError(f"checkpoint {str(path)!r}: its weights do not fit the backbone its "
-                         f"config describes ({cfg.model}); was it trained with a custom "
-                         f"backbone passed to fit()? Export that module with export_onnx.\n{e}")
-    return backbone.eval(), cfg
+# a checkpoint's backbone, for export-onnx and a teacher checkpoint (it lives below train)
+from facecourse.models.loading import backbone_from_checkpoint  # noqa: F401
 
 
 def export_onnx(backbone: nn.Module, path: str | Path, image_size: int,

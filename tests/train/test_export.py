@@ -41,7 +41,7 @@ def test_train_then_export_onnx_cli(tmp_path, capsys):
     assert "convnet, 32x32 -> 16" in printed
     assert float(printed.rsplit("= ", 1)[1]) < 1e-4  # the CLI's own torch-vs-ORT check
 
-    from facecourse.train import backbone_from_checkpoint
+    from facecourse.models import backbone_from_checkpoint
     backbone, cfg = backbone_from_checkpoint(run / "checkpoint.pt")
     images = torch.rand(3, 3, 32, 32) * 2 - 1
     with torch.no_grad():
