@@ -88,10 +88,10 @@ def train_and_evaluate(cfg: TrainConfig, command: str = ""):
 
     from .fit import fit
     train_set = teacher = None
-    if cfg.teacher_checkpoint:
+    if cfg.distill.teacher_checkpoint:
         from .export import backbone_from_checkpoint
-        teacher = backbone_from_checkpoint(cfg.teacher_checkpoint)[0]
-    elif cfg.teacher == "dlib":
+        teacher = backbone_from_checkpoint(cfg.distill.teacher_checkpoint)[0]
+    elif cfg.distill.teacher == "dlib":
         from .teachers import dlib_teacher
         train_set, teacher = dlib_teacher(cfg.data, cfg.model.image_size, progress=cfg.progress)
     t0, cpu0 = time.perf_counter(), time.process_time()

@@ -13,7 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-OBJECTIVES = ("classification", "triplet", "siamese", "distill")
+OBJECTIVES = ("classification", "triplet", "siamese", "distill")  # = objectives.list_objectives()
 SOURCES = ("synthetic", "lfw", "folder")
 TEACHERS = ("", "dlib")
 SAMPLERS = ("random", "pk", "pairs")
@@ -96,24 +96,46 @@ class OptimConfig:
 
 
 @dataclass
+class ClassificationConfig:  # objective "classification" (train/objectives/classification.py)
+    center_loss_weight: float = 0.0  # lambda of the center loss (Wen et al., ECCV 2016); 0 = off
+    center_alpha: float = 0.5  # center loss: the centers' update rate alpha
+
+
+@dataclass
+class TripletConfig:  # objective "triplet" (train/objectives/triplet.py)
+    margin: float = 0.2  # margin alpha of FaceNet (arXiv:1503.03832)
+    mining: str = "semi_hard"  # semi_hard | batch_hard | batch_all
+
+
+@dataclass
+class SiameseConfig:  # objective "siamese" (train/objectives/siamese.py)
+    margin: float | None = None  # contrastive margin; None = ContrastiveLoss default
+    form: str | None = None  # hadsell | report; None = the default
+    normalize: bool = False  # distances between L2-normalized embeddings
+    ce_weight: float = 0.0  # weight of the head's cross-entropy (DeepID2; the stage-1 head)
+
+
+@dataclass
+class DistillConfig:  # a teacher's term, with any objective; alone with "distill"
+    weight: float = 0.0  # weight of 1 - cos(student, teacher) (train/objectives/distill.py)
+    teacher: str = ""  # CLI: a pretrained teacher by name: "dlib" = dlib's ResNet (data.source
+    # lfw; its 128-d embeddings of the training images are computed once and cached)
+    teacher_checkpoint: str = ""  # CLI: a checkpoint of fit() whose backbone is the teacher
+
+
+@dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    objective: str = "classification"  # classification | triplet | siamese | distill (teacher only)
-    center_loss_weight: float = 0.0  # classification: lambda of the center loss; 0 = off
-    center_alpha: float = 0.5  # center loss: the centers' update rate alpha
-    triplet_margin: float = 0.2  # triplet: margin alpha of FaceNet
-    mining: str = "semi_hard"  # triplet: semi_hard | batch_hard | batch_all
-    contrastive_margin: float | None = None  # siamese: margin; None = ContrastiveLoss default
-    contrastive_form: str | None = None  # siamese: hadsell | report; None = the default
-    contrastive_normalize: bool = False  # siamese: distances between L2-normalized embeddings
-    ce_weight: float = 0.0  # siamese: weight of the head's cross-entropy (stage-1 head)
-    distill_weight: float = 0.0  # with a teacher: weight of 1 - cos(student, teacher)
-    teacher_checkpoint: str = ""  # CLI: a checkpoint of fit() whose backbone is the teacher
-    teacher: str = ""  # CLI: a pretrained teacher by name: "dlib" = dlib's ResNet (data.source
-    # lfw; its 128-d embeddings of the training images are computed once and cached)
+    objective: str = "classification"  # a name from train.objectives.list_objectives():
+    # classification | triplet | siamese | distill (the teacher's term alone); each reads its
+    # own section below
+    classification: ClassificationConfig = field(default_factory=ClassificationConfig)
+    triplet: TripletConfig = field(default_factory=TripletConfig)
+    siamese: SiameseConfig = field(default_factory=SiameseConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     epochs: float = 10  # passes over the data (fractions allowed)
     max_steps: int = 0  # stop after this many steps; 0 = epochs * steps per epoch
     max_minutes: float = 0.0  # also stop (and checkpoint) at the first log step after this many
@@ -137,8 +159,34 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """Build a config from a (nested) dict, e.g. a `config.json`; unknown keys fail."""
-        return _from_dict(cls, d, "")
+        """Build a config from a (nested) dict, e.g. a `config.json`; unknown keys fail.
+        The flat objective fields of configs written before the per-objective sections
+        (`triplet_margin`, `distill_weight`, ...) are read into their sections."""
+        return _from_dict(cls, _upgrade(d), "")
+
+
+# flat fields of TrainConfig before the per-objective sections -> their place now
+LEGACY_KEYS = {
+    "center_loss_weight": "classification.center_loss_weight",
+    "center_alpha": "classification.center_alpha",
+    "triplet_margin": "triplet.margin", "mining": "triplet.mining",
+    "contrastive_margin": "siamese.margin", "contrastive_form": "siamese.form",
+    "contrastive_normalize": "siamese.normalize", "ce_weight": "siamese.ce_weight",
+    "distill_weight": "distill.weight", "teacher": "distill.teacher",
+    "teacher_checkpoint": "distill.teacher_checkpoint",
+}
+
+
+def _upgrade(d):
+    """A config dict with LEGACY_KEYS moved into their sections (old runs and checkpoints)."""
+    if not isinstance(d, dict) or not any(k in d for k in LEGACY_KEYS):
+        return d
+    d = dict(d)
+    for old, new in LEGACY_KEYS.items():
+        if old in d:
+            section, leaf = new.split(".")
+            d[section] = {**d.get(section, {}), leaf: d.pop(old)}
+    return d
 
 
 def _from_dict(klass, d: dict, where: str):
@@ -225,7 +273,9 @@ def coerce(value, kind, name: str):
                      f"({kind.__name__}{' | None' if optional else ''})")
 
 
-_NESTED = {"model": ModelConfig, "head": HeadConfig, "data": DataConfig, "optim": OptimConfig}
+_NESTED = {"model": ModelConfig, "head": HeadConfig, "data": DataConfig, "optim": OptimConfig,
+           "classification": ClassificationConfig, "triplet": TripletConfig,
+           "siamese": SiameseConfig, "distill": DistillConfig}
 
 
 def parse_value(text: str):
@@ -252,11 +302,11 @@ def apply_overrides(d: dict, overrides: dict) -> dict:
     out = json.loads(json.dumps(d))
     for dotted, value in overrides.items():
         node = out
-        *parents, leaf = dotted.split(".")
+        *parents, leaf = LEGACY_KEYS.get(dotted, dotted).split(".")
         for p in parents:
             if not isinstance(node.get(p), dict):
                 raise KeyError(f"override {dotted!r}: {p!r} is not a config section "
-                               f"(sections: model, head, data, optim, head.extra)")
+                               f"(sections: {', '.join(_NESTED)}, head.extra)")
             node = node[p]
         node[leaf] = value
     return out
@@ -303,12 +353,12 @@ _RANGES = [
     ("data.positive_fraction", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
     ("data.min_age_gap", lambda v: v >= 0, "a gap >= 0"),
     ("data.workers", lambda v: v >= 0, "0 (in-memory batches) or more DataLoader workers"),
-    ("center_loss_weight", lambda v: v >= 0, "0 (off) or a positive lambda"),
-    ("center_alpha", lambda v: 0 < v <= 1, "a rate in (0, 1], e.g. 0.5"),
-    ("triplet_margin", lambda v: v >= 0, "a margin >= 0, e.g. 0.2"),
-    ("contrastive_margin", lambda v: v is None or v > 0, "null (default) or a margin > 0"),
-    ("ce_weight", lambda v: v >= 0, "0 (off) or a positive weight"),
-    ("distill_weight", lambda v: v >= 0, "0 (off) or a positive weight"),
+    ("classification.center_loss_weight", lambda v: v >= 0, "0 (off) or a positive lambda"),
+    ("classification.center_alpha", lambda v: 0 < v <= 1, "a rate in (0, 1], e.g. 0.5"),
+    ("triplet.margin", lambda v: v >= 0, "a margin >= 0, e.g. 0.2"),
+    ("siamese.margin", lambda v: v is None or v > 0, "null (default) or a margin > 0"),
+    ("siamese.ce_weight", lambda v: v >= 0, "0 (off) or a positive weight"),
+    ("distill.weight", lambda v: v >= 0, "0 (off) or a positive weight"),
     ("epochs", lambda v: v >= 0, "a number of epochs >= 0 (fractions allowed)"),
     ("max_steps", lambda v: v >= 0, "0 (= epochs decide) or a positive number of steps"),
     ("max_minutes", lambda v: v >= 0, "0 (no limit) or a positive time"),
@@ -330,7 +380,7 @@ def validate(cfg: TrainConfig) -> None:
         if not ok(_get(cfg, name)):
             raise ValueError(f"config {name}={_get(cfg, name)!r}: use {use}")
     checks = [
-        ("objective", cfg.objective, OBJECTIVES), ("data.source", cfg.data.source, SOURCES),
+        ("data.source", cfg.data.source, SOURCES),
         ("data.sampler", cfg.data.sampler, SAMPLERS), ("optim.name", cfg.optim.name, OPTIMIZERS),
         ("optim.schedule", cfg.optim.schedule, SCHEDULES), ("amp", cfg.amp, AMP_MODES),
     ]
@@ -341,16 +391,14 @@ def validate(cfg: TrainConfig) -> None:
         raise ValueError(f"config data.on_error={cfg.data.on_error!r}: use 'raise' or 'skip'")
     if cfg.channels_last not in (True, False, "auto"):
         raise ValueError(f"config channels_last={cfg.channels_last!r}: use true, false or 'auto'")
-    if cfg.teacher not in TEACHERS:
-        raise ValueError(f"config teacher={cfg.teacher!r}: use '' (none) or 'dlib'")
+    if cfg.distill.teacher not in TEACHERS:
+        raise ValueError(f"config distill.teacher={cfg.distill.teacher!r}: use '' (none) or 'dlib'")
     if cfg.batch_size < 2:
         raise ValueError(f"config batch_size={cfg.batch_size}: use at least 2")
-    if cfg.objective == "triplet" and cfg.data.sampler != "pk":
-        raise ValueError("objective='triplet' needs data.sampler='pk' (P identities x K images"
-                         " per batch, so every anchor has a positive); set data.sampler=pk")
-    if cfg.objective == "siamese" and cfg.data.sampler != "pairs":
-        raise ValueError("objective='siamese' needs data.sampler='pairs'; set data.sampler=pairs")
-    if cfg.data.sampler == "pairs" and cfg.objective != "siamese":
+    from .objectives import objective_class
+    objective = objective_class(cfg.objective)
+    objective.check(cfg)
+    if cfg.data.sampler == "pairs" and not objective.pairs:
         raise ValueError("data.sampler='pairs' yields image pairs: use it with objective=siamese")
     if cfg.data.sampler == "pk" and cfg.data.P * cfg.data.K != cfg.batch_size:
         raise ValueError(f"data.sampler='pk': batch_size={cfg.batch_size} must equal "
@@ -360,8 +408,9 @@ def validate(cfg: TrainConfig) -> None:
     for name in ("scale_jitter", "shift_jitter", "color_jitter"):
         if not 0.0 <= getattr(cfg.data, name) < 1.0:
             raise ValueError(f"config data.{name}={getattr(cfg.data, name)} must be in [0, 1)")
-    if cfg.teacher and cfg.teacher_checkpoint:
-        raise ValueError("config teacher and teacher_checkpoint are both set: choose one teacher")
+    if cfg.distill.teacher and cfg.distill.teacher_checkpoint:
+        raise ValueError("config distill.teacher and distill.teacher_checkpoint are both set: "
+                         "choose one teacher")
 
 
 # Settings a resumed run may change (they decide how long and how it reports, not the weights

@@ -1,14 +1,11 @@
 """`fit(cfg)`: the one training loop every lesson and `python -m facecourse train` run.
 
-Read it top to bottom: set up (devices, data, model, optimizer, resume), then a plain loop of
-forward -> loss -> backward -> step, with logging and checkpoints at fixed steps. Objectives:
-
-- classification: a margin head + cross-entropy (ArcFace, arXiv:1801.07698), optionally plus
-  lambda * center loss (Wen et al., ECCV 2016) whose centers move with their own rate alpha;
-- triplet: FaceNet's triplet loss on P x K batches (arXiv:1503.03832);
-- siamese: contrastive loss on image pairs (Hadsell et al., CVPR 2006) + ce_weight * the
-  head's cross-entropy (DeepID2, arXiv:1406.4773);
-- distill: the teacher's term alone, distill_weight * (1 - cos(student, teacher)), no head.
+Read it top to bottom: set up (devices, data, model, objective, optimizer, resume), then a
+plain loop of forward -> loss -> backward -> step, with logging, the NaN guard and checkpoints
+at fixed steps. What differs between ways of training lives in the objective that
+`cfg.objective` names (train/objectives/: classification, triplet, siamese, distill): whether
+a head is trained, whether batches are pairs, and the loss of a batch. A teacher's term
+(`TeacherTerm`) and an `extra_loss` add to any objective.
 
 The device is synchronised only at log and checkpoint steps, so the loop runs as fast as a
 hand-written one (bench/train_speed.py measures it).
@@ -25,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -34,6 +30,7 @@ from .checkpoint import (CHECKPOINT_NAME, load_checkpoint, non_finite, save_chec
                          set_rng_state, training_state)
 from .config import RESUMABLE, TrainConfig, resume_conflicts, validate
 from .history import History
+from .objectives import Batch, TeacherTerm, create_objective, objective_class
 from .optim import build_optimizer, build_scheduler, param_groups
 from .run_dir import open_run
 from .samplers import PairView, make_sampler
@@ -78,7 +75,7 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
 
     `train_set`: a FaceDataset (or any dataset of (image, label)); None = build cfg.data.
     `backbone`, `head`: start from these modules (stage-2 fine-tuning) instead of new ones.
-    `teacher`: a frozen backbone; adds cfg.distill_weight * (1 - cos(student, teacher)). A
+    `teacher`: a frozen backbone; adds cfg.distill.weight * (1 - cos(student, teacher)). A
     teacher with `takes_indices = True` (`EmbeddingTable`: embeddings computed before training)
     is given the batch's indices into `train_set` instead of its images.
     `extra_loss`: a term added every step, ``extra_loss(images, labels, embeddings, backbone)``
@@ -86,7 +83,7 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
     facecourse.losses). An nn.Module is moved to the device; its trainable parts must live in
     the backbone (a wrapper module), since the optimizer only sees backbone and head.
     A head may return a ``HeadOutput`` (logits, labels, loss) in training instead of logits
-    (BoundaryFace corrects labels): the cross-entropy then uses its labels and adds its loss.
+    (BoundaryFace corrects labels): classification's cross-entropy then uses its labels.
     """
     validate(cfg)
     out_dir = Path(cfg.out_dir) if cfg.out_dir else None
@@ -130,18 +127,21 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
                            info.world_size, ages)
     steps_per_epoch = sampler.steps_per_epoch
     total_steps = cfg.max_steps or max(1, int(round(cfg.epochs * steps_per_epoch)))
-    images_u8 = build.in_memory_images(train_set) if cfg.data.workers == 0 else None
-    pairs = cfg.objective == "siamese"
 
-    # ---- model, losses, optimizer
+    # ---- model, objective, optimizer
     num_classes = int(getattr(train_set, "num_classes", 0) or int(labels.max()) + 1)
+    kind = objective_class(cfg.objective)
+    if cfg.objective == "distill" and teacher is None:
+        raise ValueError("objective='distill' needs a teacher: fit(..., teacher=...), or "
+                         "distill.teacher=dlib / distill.teacher_checkpoint=... on the command line")
     backbone = backbone if backbone is not None else build.build_backbone(cfg.model)
     if cfg.model.sync_bn and info.world_size > 1:
         from .sync_bn import convert_sync_bn
         backbone = convert_sync_bn(backbone, device)
-    use_head = cfg.objective == "classification" or (pairs and cfg.ce_weight > 0)
+    use_head = kind.uses_head(cfg)
     if head is None and use_head:
         head = build.build_head(cfg.head, cfg.model.embedding_dim, num_classes)
+    objective = create_objective(cfg, num_classes, device)  # after the modules: the same init
     # "auto" = True: channels-last is faster on CUDA and, measured in bench/results/train.json,
     # on CPU too (MobileFaceNet x0.5 at 64 px: 235 vs 147 img/s; the plain convnet ~10 %)
     channels_last = cfg.channels_last if cfg.channels_last != "auto" else True
@@ -149,51 +149,16 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
     backbone.to(device, memory_format=memory_format).train()
     if head is not None:
         head.to(device).train(use_head)
-    center_loss = None
-    if cfg.objective == "classification" and cfg.center_loss_weight > 0:
-        from facecourse.losses import CenterLoss
-        center_loss = CenterLoss(num_classes, cfg.model.embedding_dim,
-                                 alpha=cfg.center_alpha).to(device)
-    if cfg.objective == "triplet":
-        from facecourse.losses import TripletLoss
-        triplet_loss = TripletLoss(margin=cfg.triplet_margin, mining=cfg.mining)
-    if pairs:
-        from facecourse.losses import ContrastiveLoss
-        kw = {"margin": cfg.contrastive_margin, "form": cfg.contrastive_form,
-              "normalize": cfg.contrastive_normalize}
-        contrastive_loss = ContrastiveLoss(**{k: v for k, v in kw.items() if v is not None})
-    if cfg.objective == "distill" and teacher is None:
-        raise ValueError("objective='distill' needs a teacher: fit(..., teacher=...), or "
-                         "teacher=dlib / teacher_checkpoint=... on the command line")
-    if teacher is not None:
-        if cfg.distill_weight <= 0:
-            raise ValueError("fit(teacher=...) needs cfg.distill_weight > 0 (the weight of "
-                             "1 - cos(student, teacher)); set it, or pass no teacher")
-        teacher.to(device, memory_format=memory_format).eval().requires_grad_(False)
-    by_index = getattr(teacher, "takes_indices", False)
-    if by_index and len(teacher) != len(labels):
-        raise ValueError(f"the teacher's table has {len(teacher)} rows but the training set has "
-                         f"{len(labels)} images: row i must be the teacher's embedding of image i")
-    if by_index and teacher.embedding_dim != cfg.model.embedding_dim:
-        raise ValueError(f"the teacher's embeddings have {teacher.embedding_dim} dimensions, the "
-                         f"student's {cfg.model.embedding_dim}: set model.embedding_dim="
-                         f"{teacher.embedding_dim}")
-    jitters = {"scale": cfg.data.scale_jitter, "shift": cfg.data.shift_jitter,
-               "color": cfg.data.color_jitter}
-    use_jitter = cfg.data.augment and any(v > 0 for v in jitters.values())
-    if isinstance(extra_loss, nn.Module):
-        extra_loss.to(device)
-        if any(p.requires_grad for p in extra_loss.parameters()):
-            raise ValueError("fit(extra_loss=...): the extra loss has trainable parameters, which "
-                             "the optimizer would not see; put them in the backbone (a wrapper "
-                             "module) or freeze them with requires_grad_(False)")
-    from facecourse.losses import HeadOutput
+    teacher_term = None if teacher is None else TeacherTerm(
+        teacher, cfg.distill.weight, len(labels), cfg.model.embedding_dim, device, memory_format)
+    _check_extra_loss(extra_loss, device)
     optimizer = build_optimizer(param_groups(backbone, head if use_head else None, cfg.optim),
                                 cfg.optim)
     scheduler = build_scheduler(optimizer, cfg.optim, total_steps, steps_per_epoch)
     amp = cfg.amp if cfg.amp != "auto" else ("fp16" if device.type == "cuda" else "off")
     amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(amp)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
+    center_loss = objective.modules().get("center_loss")
 
     # ---- resume (validated before any file is written), output folder
     step = saved_step = 0
@@ -211,73 +176,10 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
 
     net = _Net(backbone, head if use_head else None)
     model = DistributedDataParallel(net) if info.world_size > 1 else net
-    loader = None
-    if images_u8 is None:  # a DataLoader fetches images one by one (workers optional)
-        loader = torch.utils.data.DataLoader(PairView(train_set) if pairs else train_set,
-                                             batch_sampler=sampler, num_workers=cfg.data.workers,
-                                             pin_memory=device.type == "cuda")
-    per_rank = cfg.batch_size // info.world_size
+    batches = _Batches(cfg, train_set, labels, sampler, info, memory_format,
+                       by_index=teacher_term is not None and teacher_term.by_index,
+                       pairs=objective.pairs)
     kill_at = int(os.environ.get(KILL_ENV, "0"))
-
-    def batches_from(step):
-        """This process's batches from global `step` on, epoch after epoch: on the device.
-        Yields (images, labels, indices): lists with one entry per side (two for pairs), and
-        the indices into train_set of all images (b,) or (2b,) (for an `EmbeddingTable`)."""
-        while True:
-            epoch, start = divmod(step, steps_per_epoch)
-            sampler.set_epoch(epoch, start)
-            # the loader draws its batches from the same sampler: the same indices, in order
-            source = sampler if loader is None else zip(sampler, loader)
-            for s, item in enumerate(source, epoch * steps_per_epoch + start):  # global steps
-                idx, batch = (item, None) if loader is None else item
-                idx = torch.as_tensor(idx)  # (b,) or (b, 2) pairs
-                parts = [idx] if not pairs else [idx[:, 0], idx[:, 1]]
-                mask = build.flip_mask(cfg.seed, s, cfg.batch_size, info.rank * per_rank,
-                                       per_rank) if cfg.data.augment else None
-                if loader is None:
-                    ims = [images_u8[i].to(device, non_blocking=True) for i in parts]
-                    lbs = [labels[i].to(device, non_blocking=True) for i in parts]
-                    ims = [build.to_float(x if mask is None else build.flip(x, mask)) for x in ims]
-                else:
-                    batch = [t.to(device, non_blocking=True) for t in batch]
-                    ims, lbs = (batch[:2], batch[3:]) if pairs else (batch[:1], batch[1:])
-                    ims = [x if mask is None else build.flip(x, mask) for x in ims]
-                if use_jitter:
-                    ims = [build.jitter(x, cfg.seed + k, s, cfg.batch_size, info.rank * per_rank,
-                                        **jitters) for k, x in enumerate(ims)]
-                index = torch.cat(parts).to(device, non_blocking=True) if by_index else None
-                yield [x.contiguous(memory_format=memory_format) for x in ims], lbs, index
-            step = (epoch + 1) * steps_per_epoch
-
-    def loss_of(ims, lbs, index):
-        """The objective on one batch (inside autocast)."""
-        images = torch.cat(ims) if pairs else ims[0]  # siamese: both sides in one pass
-        targets = torch.cat(lbs)  # (B,) or (2B,)
-        embeddings, logits = model(images, targets)  # (B, D), (B, C)
-        if cfg.objective == "classification":
-            head_loss = 0.0
-            if isinstance(logits, HeadOutput):  # the head corrected labels (BoundaryFace)
-                logits, targets, head_loss = logits
-            loss = F.cross_entropy(logits.float(), targets) + head_loss
-            if center_loss is not None:
-                loss = loss + cfg.center_loss_weight * center_loss(embeddings.float(), targets)
-        elif cfg.objective == "triplet":
-            loss = triplet_loss(embeddings.float(), targets)
-        elif cfg.objective == "distill":
-            loss = embeddings.new_zeros((), dtype=torch.float32)  # + the teacher's term below
-        else:
-            emb_a, emb_b = embeddings.float().chunk(2)  # (B, D) each
-            loss = contrastive_loss(emb_a, emb_b, lbs[0] == lbs[1])
-            if logits is not None:
-                loss = loss + cfg.ce_weight * F.cross_entropy(logits.float(), targets)
-        if teacher is not None and cfg.distill_weight > 0:
-            with torch.no_grad():
-                target_emb = teacher(index if by_index else images).float()  # (B, D)
-            cos = F.cosine_similarity(embeddings.float(), target_emb, dim=1)  # (B,)
-            loss = loss + cfg.distill_weight * (1 - cos).mean()
-        if extra_loss is not None:
-            loss = loss + extra_loss(images, targets, embeddings, backbone)
-        return loss, embeddings, targets
 
     # ---- the loop
     from tqdm.auto import tqdm
@@ -288,9 +190,14 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
     step_t = torch.full((), float(step), device=device)  # the step, kept on the device
     last_log_step, last_log_time, t0 = step, time.perf_counter(), time.perf_counter()
     try:
-        for ims, lbs, index in batches_from(step) if step < total_steps else []:
+        for batch in batches.from_step(step) if step < total_steps else []:
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss, embeddings, targets = loss_of(ims, lbs, index)
+                out = objective.loss(model, batch)
+                loss = out.loss
+                if teacher_term is not None:
+                    loss = loss + teacher_term(out, batch)
+                if extra_loss is not None:
+                    loss = loss + extra_loss(out.images, out.targets, out.embeddings, backbone)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.optim.clip_grad_norm > 0:
@@ -300,11 +207,7 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
-            if center_loss is not None:  # Wen et al. Eq. (4): c_j -= alpha * delta c_j
-                center_loss.update_centers(embeddings.detach().float(), targets)
-                if info.world_size > 1:
-                    for buf in center_loss.buffers():
-                        buf.copy_(distributed.all_reduce_mean(buf, info))
+            objective.after_step(out, info)
             step += 1
             step_t += 1
             loss = loss.detach()
@@ -340,7 +243,7 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
                     save_checkpoint(training_state(
                         cfg.to_dict(), step, steps_per_epoch, info.world_size, backbone, head,
                         center_loss, optimizer, scheduler, scaler), ckpt_path)
-                saved_step = step
+                    saved_step = step
                 distributed.barrier(info)
             if step == kill_at:  # testing hook: die like a preempted job
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -353,6 +256,65 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
     if head is not None:
         head.eval()
     return FitResult(backbone, head, history.rows, out_dir, ckpt_path)
+
+
+class _Batches:
+    """This process's batches from a global step on, epoch after epoch, on the device: a
+    `Batch` of float images (flipped and jittered from (seed, step), the same for any world
+    size), their labels and their indices into the training set."""
+
+    def __init__(self, cfg, train_set, labels, sampler, info, memory_format, by_index, pairs):
+        self.cfg, self.labels, self.sampler, self.info = cfg, labels, sampler, info
+        self.memory_format, self.by_index, self.pairs = memory_format, by_index, pairs
+        self.device = info.device
+        self.per_rank = cfg.batch_size // info.world_size
+        self.images_u8 = build.in_memory_images(train_set) if cfg.data.workers == 0 else None
+        self.loader = None
+        if self.images_u8 is None:  # a DataLoader fetches images one by one (workers optional)
+            self.loader = torch.utils.data.DataLoader(
+                PairView(train_set) if pairs else train_set, batch_sampler=sampler,
+                num_workers=cfg.data.workers, pin_memory=self.device.type == "cuda")
+        d = cfg.data
+        self.jitters = {"scale": d.scale_jitter, "shift": d.shift_jitter, "color": d.color_jitter}
+        self.use_jitter = d.augment and any(v > 0 for v in self.jitters.values())
+
+    def from_step(self, step: int):
+        cfg, sampler, steps_per_epoch = self.cfg, self.sampler, self.sampler.steps_per_epoch
+        lo = self.info.rank * self.per_rank  # this process's slice of the global batch
+        while True:
+            epoch, start = divmod(step, steps_per_epoch)
+            sampler.set_epoch(epoch, start)
+            # the loader draws its batches from the same sampler: the same indices, in order
+            source = sampler if self.loader is None else zip(sampler, self.loader)
+            for s, item in enumerate(source, epoch * steps_per_epoch + start):  # global steps
+                idx, batch = (item, None) if self.loader is None else item
+                idx = torch.as_tensor(idx)  # (b,) or (b, 2) pairs
+                parts = [idx] if not self.pairs else [idx[:, 0], idx[:, 1]]
+                mask = build.flip_mask(cfg.seed, s, cfg.batch_size, lo, self.per_rank) \
+                    if cfg.data.augment else None
+                if self.loader is None:
+                    ims = [self.images_u8[i].to(self.device, non_blocking=True) for i in parts]
+                    lbs = [self.labels[i].to(self.device, non_blocking=True) for i in parts]
+                    ims = [build.to_float(x if mask is None else build.flip(x, mask)) for x in ims]
+                else:
+                    batch = [t.to(self.device, non_blocking=True) for t in batch]
+                    ims, lbs = (batch[:2], batch[3:]) if self.pairs else (batch[:1], batch[1:])
+                    ims = [x if mask is None else build.flip(x, mask) for x in ims]
+                if self.use_jitter:
+                    ims = [build.jitter(x, cfg.seed + k, s, cfg.batch_size, lo, **self.jitters)
+                           for k, x in enumerate(ims)]
+                index = torch.cat(parts).to(self.device, non_blocking=True) if self.by_index else None
+                yield Batch([x.contiguous(memory_format=self.memory_format) for x in ims], lbs, index)
+            step = (epoch + 1) * steps_per_epoch
+
+
+def _check_extra_loss(extra_loss, device) -> None:
+    if isinstance(extra_loss, nn.Module):
+        extra_loss.to(device)
+        if any(p.requires_grad for p in extra_loss.parameters()):
+            raise ValueError("fit(extra_loss=...): the extra loss has trainable parameters, which "
+                             "the optimizer would not see; put them in the backbone (a wrapper "
+                             "module) or freeze them with requires_grad_(False)")
 
 
 def _out_of_time(t0: float, max_minutes: float, info) -> bool:

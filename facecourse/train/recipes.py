@@ -30,7 +30,7 @@ RECIPES: dict[str, dict] = {
     # FaceNet triplets (arXiv:1503.03832) with P x K batches and semi-hard mining.
     "synthetic-triplet": {
         "model.backbone": "convnet", "model.image_size": 64, "model.embedding_dim": 128,
-        "objective": "triplet", "triplet_margin": 0.2, "mining": "semi_hard",
+        "objective": "triplet", "triplet.margin": 0.2, "triplet.mining": "semi_hard",
         "data.sampler": "pk", "data.P": 16, "data.K": 4, "batch_size": 64,
         "optim.name": "adamw", "optim.lr": 1e-3, "optim.weight_decay": 1e-4,
         "epochs": 10, "log_every": 10, "checkpoint_every": 100,
@@ -49,8 +49,8 @@ RECIPES: dict[str, dict] = {
     # 1 - cos(student, dlib) alone, no classification head. Measured on DevTest (20 epochs
     # each, bench/results/lfw.json): 93.3 % with the teacher's term alone,
     # 91.1 % with it weighted 10 beside the ArcFace cross-entropy ("distilled_with_ce" there).
-    "lfw-distill": {**_LFW_STUDENT, "objective": "distill", "teacher": "dlib",
-                    "distill_weight": 10.0},
+    "lfw-distill": {**_LFW_STUDENT, "objective": "distill", "distill.teacher": "dlib",
+                    "distill.weight": 10.0},
 }
 
 
@@ -97,7 +97,7 @@ def lesson_config(profile, head="softmax", seed: int = 0, **overrides):
     `head` is a key of `lesson_heads()` or a HeadConfig. SGD at the profile's lr, half an epoch
     of warm-up, cosine decay, the profile's backbone, image size, epochs, batch, device and AMP.
     Keyword arguments replace TrainConfig fields (`epochs=2`,
-    `center_loss_weight=0.01`, ...).
+    `classification=ClassificationConfig(center_loss_weight=0.01)`, ...).
     """
     import dataclasses
 

@@ -70,21 +70,21 @@ def test_classification_with_center_loss_learns_and_moves_the_centers(monkeypatc
     made = []
     monkeypatch.setattr(CenterLoss, "update_centers",
                         lambda self, e, l, f=CenterLoss.update_centers: (made.append(self), f(self, e, l))[1])
-    result = fit(tiny_config(epochs=6, center_loss_weight=0.01, log_every=4,
-                             **{"optim.lr": 0.1}), tiny_faces())
+    result = fit(tiny_config(epochs=6, log_every=4, **{
+        "optim.lr": 0.1, "classification.center_loss_weight": 0.01}), tiny_faces())
     losses = [r["loss"] for r in result.history]
     assert losses[-1] < 0.8 * losses[0], losses
     assert len(made) == 24 and made[0].centers.abs().sum() > 0  # one update a step
 
 
 def test_triplet_and_siamese_objectives_train():
-    trip = fit(tiny_config(objective="triplet", mining="batch_hard",
-                           **{"data.sampler": "pk", "data.P": 4, "data.K": 4}), tiny_faces())
+    trip = fit(tiny_config(objective="triplet", **{"triplet.mining": "batch_hard",
+                           "data.sampler": "pk", "data.P": 4, "data.K": 4}), tiny_faces())
     assert trip.head is None and len(trip.history) == 4
     assert all(np.isfinite(r["loss"]) for r in trip.history)
-    siam = fit(tiny_config(objective="siamese", ce_weight=0.5, contrastive_margin=1.0,
-                           **{"data.sampler": "pairs", "data.cross_age": True,
-                              "data.min_age_gap": 5.0}), tiny_faces())
+    siam = fit(tiny_config(objective="siamese", **{
+        "siamese.ce_weight": 0.5, "siamese.margin": 1.0, "data.sampler": "pairs",
+        "data.cross_age": True, "data.min_age_gap": 5.0}), tiny_faces())
     assert siam.head is not None and all(np.isfinite(r["loss"]) for r in siam.history)
 
 
@@ -101,7 +101,7 @@ def test_distillation_pulls_the_student_towards_the_teacher():
             return F.cosine_similarity(model(x), teacher(x)).mean().item()
 
     before = agreement(student)
-    cfg = tiny_config(distill_weight=10.0, epochs=4, **{"optim.lr": 0.02})
+    cfg = tiny_config(epochs=4, **{"distill.weight": 10.0, "optim.lr": 0.02})
     after = agreement(fit(cfg, data, backbone=student, teacher=teacher).backbone)
     assert after > before + 0.3, (before, after)
 
@@ -141,5 +141,5 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
 
 
 def test_a_teacher_needs_a_distill_weight():
-    with pytest.raises(ValueError, match=r"fit\(teacher=...\) needs cfg.distill_weight > 0"):
+    with pytest.raises(ValueError, match=r"fit\(teacher=...\) needs cfg.distill.weight > 0"):
         fit(tiny_config(max_steps=1), tiny_faces(), teacher=NoBatchNorm())

@@ -48,14 +48,15 @@ def test_lfw_recipes_are_valid_and_stop_within_20_minutes(name):
     validate(cfg)
     assert cfg.data.source == "lfw" and cfg.model.backbone == "mobilefacenet"
     assert 0 < cfg.max_minutes <= 20
-    assert (cfg.teacher == "dlib") == (name == "lfw-distill")
-    if cfg.teacher:
-        assert cfg.model.embedding_dim == 128 and cfg.distill_weight > 0  # dlib's embeddings
+    assert (cfg.distill.teacher == "dlib") == (name == "lfw-distill")
+    if cfg.distill.teacher:
+        assert cfg.model.embedding_dim == 128 and cfg.distill.weight > 0  # dlib's embeddings
 
 
 @pytest.mark.parametrize("sets, message", [
-    ({"teacher": "vgg"}, r"config teacher='vgg': use '' \(none\) or 'dlib'"),
-    ({"teacher": "dlib", "teacher_checkpoint": "a.pt"}, "teacher and teacher_checkpoint are both set"),
+    ({"distill.teacher": "vgg"}, r"config distill.teacher='vgg': use '' \(none\) or 'dlib'"),
+    ({"distill.teacher": "dlib", "distill.teacher_checkpoint": "a.pt"},
+     "teacher and distill.teacher_checkpoint are both set"),
     ({"max_minutes": -1}, "config max_minutes=-1: use 0"),
     ({"data.shift_jitter": 1.5}, r"config data.shift_jitter=1.5 must be in \[0, 1\)"),
 ])
@@ -64,9 +65,22 @@ def test_config_errors(sets, message):
         validate(tiny_config(**sets))
 
 
-def test_new_fields_at_their_defaults_keep_the_cache_keys_of_earlier_runs():
-    """The key of this config before the LFW fields existed (torch 2.14.1)."""
-    if torch.__version__.split("+")[0] != "2.14.1":
-        pytest.skip("the pinned key was computed with torch 2.14.1")
-    assert run_key(tiny_config(), tiny_faces()) == "b5d6484f4a31babfa3906f8c"
-    assert run_key(tiny_config(max_minutes=3), tiny_faces()) != "b5d6484f4a31babfa3906f8c"
+def test_the_cache_key_holds_every_field_and_the_schema_version(monkeypatch):
+    """Every field that decides the weights changes the key (no hand-kept list of fields);
+    the ignored ones do not; bumping SCHEMA_VERSION changes every key."""
+    from facecourse.train import cache
+    from facecourse.train.config import _flat
+    base = run_key(tiny_config(), tiny_faces())
+    assert run_key(tiny_config(), tiny_faces()) == base
+    flat = _flat(tiny_config().to_dict())
+    for key, value in flat.items():
+        if key.split(".")[0] in cache._IGNORED:
+            continue
+        other = (not value if isinstance(value, bool) else value + 1 if isinstance(value, (int, float))
+                 else [0.5, 0.5] if isinstance(value, (list, tuple)) else {"x": 1}
+                 if isinstance(value, dict) else 1 if value is None else value + "x")
+        changed = TrainConfig.from_dict(apply_overrides(tiny_config().to_dict(), {key: other}))
+        assert run_key(changed, tiny_faces()) != base, key
+    assert run_key(tiny_config(log_every=7, progress=True, overwrite=True), tiny_faces()) == base
+    monkeypatch.setattr(cache, "SCHEMA_VERSION", cache.SCHEMA_VERSION + 1)
+    assert run_key(tiny_config(), tiny_faces()) != base

@@ -214,8 +214,8 @@ def test_checkpoint_errors_name_the_file_and_never_suggest_weights_only_false(tm
         assert export_onnx_main(["--checkpoint", str(path), "--out", str(tmp_path / "x.onnx")]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert main([*T, "--set", f"teacher_checkpoint={tmp_path / 'cut.pt'}", "--set",
-                 "distill_weight=1", "--out", str(tmp_path / "t")]) == 2
+    assert main([*T, "--set", f"distill.teacher_checkpoint={tmp_path / 'cut.pt'}", "--set",
+                 "distill.weight=1", "--out", str(tmp_path / "t")]) == 2
     assert "is truncated" in capsys.readouterr().err
 
 
@@ -233,7 +233,9 @@ def test_device_cuda_without_cuda(tmp_path, capsys):
     ("optim.head_lr=-1", "config optim.head_lr=-1: use null (= lr) or a learning rate > 0"),
     ("optim.weight_decay=-1", "config optim.weight_decay=-1: use 0 (off) or a positive decay"),
     ("optim.momentum=2", "config optim.momentum=2: use a momentum in [0, 1)"),
-    ("center_loss_weight=-1", "config center_loss_weight=-1: use 0 (off)"),
+    ("classification.center_loss_weight=-1",
+     "config classification.center_loss_weight=-1: use 0 (off)"),
+    ("center_loss_weight=-1", "config classification.center_loss_weight=-1"),  # the old name
     ("optim.lr=0", "config optim.lr=0: use a learning rate > 0"),
     ("log_every=0", "config log_every=0: use at least 1 step"),
     ("max_steps=-5", "config max_steps=-5: use 0"),

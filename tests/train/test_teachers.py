@@ -23,7 +23,7 @@ def test_a_table_of_the_teachers_embeddings_trains_like_the_teacher(loader):
     """Without augmentation the table gives fit exactly the teacher's targets, by index."""
     data = tiny_faces()
     teacher, table = _teacher_and_table(data)
-    cfg = tiny_config(distill_weight=5.0, max_steps=5, **{"data.augment": False})
+    cfg = tiny_config(max_steps=5, **{"distill.weight": 5.0, "data.augment": False})
     runs = []
     for t in (teacher, table):
         torch.manual_seed(0)
@@ -38,7 +38,7 @@ def test_the_table_is_looked_up_with_the_batch_indices(monkeypatch):
     seen = []
     real = EmbeddingTable.forward
     monkeypatch.setattr(EmbeddingTable, "forward", lambda self, idx: (seen.append(idx), real(self, idx))[1])
-    fit(tiny_config(distill_weight=1.0, max_steps=4), data, backbone=NoBatchNorm(), teacher=table)
+    fit(tiny_config(**{"distill.weight": 1.0}, max_steps=4), data, backbone=NoBatchNorm(), teacher=table)
     order = np.random.default_rng([0, 0]).permutation(len(data))  # RandomBatchSampler, epoch 0
     assert [s.tolist() for s in seen] == order[:64].reshape(4, 16).tolist()
 
@@ -46,9 +46,11 @@ def test_the_table_is_looked_up_with_the_batch_indices(monkeypatch):
 def test_table_errors():
     data = tiny_faces()
     with pytest.raises(ValueError, match=r"the teacher's table has 3 rows but the training set has 64"):
-        fit(tiny_config(distill_weight=1.0, max_steps=1), data, teacher=EmbeddingTable(torch.ones(3, 16)))
+        fit(tiny_config(max_steps=1, **{"distill.weight": 1.0}), data,
+            teacher=EmbeddingTable(torch.ones(3, 16)))
     with pytest.raises(ValueError, match=r"have 8 dimensions, the student's 16: set model.embedding_dim=8"):
-        fit(tiny_config(distill_weight=1.0, max_steps=1), data, teacher=EmbeddingTable(torch.ones(64, 8)))
+        fit(tiny_config(max_steps=1, **{"distill.weight": 1.0}), data,
+            teacher=EmbeddingTable(torch.ones(64, 8)))
     bad = torch.ones(64, 16)
     bad[5] = float("nan")
     with pytest.raises(ValueError, match="with NaN/Inf rows: compute the teacher's embedding"):
@@ -121,11 +123,11 @@ def test_the_distill_objective_trains_on_the_teacher_alone():
             return torch.nn.functional.cosine_similarity(model(x), table.embeddings).mean().item()
 
     before = agreement(student)
-    result = fit(tiny_config(objective="distill", distill_weight=10.0, epochs=4,
+    result = fit(tiny_config(objective="distill", **{"distill.weight": 10.0}, epochs=4,
                              **{"optim.lr": 0.02}), data, backbone=student, teacher=table)
     assert result.head is None and agreement(result.backbone) > before + 0.3
     with pytest.raises(ValueError, match="objective='distill' needs a teacher"):
-        fit(tiny_config(objective="distill", distill_weight=1.0, max_steps=1), data)
+        fit(tiny_config(objective="distill", **{"distill.weight": 1.0}, max_steps=1), data)
 
 
 def test_centring_removes_the_shared_offset_and_keeps_the_differences():

@@ -1,0 +1,52 @@
+"""Distillation from a frozen teacher: `TeacherTerm` (with any objective) and `distill` (alone).
+
+The term is `distill.weight` * mean_i (1 - cos(s_i, t_i)) between the student's embedding s_i
+and the teacher's t_i of the same image: feature consistency distillation (the FCD baseline of
+CoupleFace, Liu et al., arXiv:2204.05502; lesson 08). The teacher is a frozen backbone fed the
+batch's images, or an `EmbeddingTable` (embeddings computed once, e.g. dlib's on LFW) fed the
+batch's indices into the training set (`takes_indices`). Objective `distill` is the term alone,
+with no head (the LFW track's lfw-distill recipe).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .base import Batch, Objective, StepLoss, register_objective
+
+
+class TeacherTerm:
+    """distill.weight * (1 - cos(student, teacher)), added by fit to the objective's loss."""
+
+    def __init__(self, teacher, weight: float, num_images: int, embedding_dim: int, device,
+                 memory_format=torch.contiguous_format):
+        if weight <= 0:
+            raise ValueError("fit(teacher=...) needs cfg.distill.weight > 0 (the weight of "
+                             "1 - cos(student, teacher)); set it, or pass no teacher")
+        self.teacher, self.weight = teacher, weight
+        self.by_index = getattr(teacher, "takes_indices", False)
+        if self.by_index and len(teacher) != num_images:
+            raise ValueError(f"the teacher's table has {len(teacher)} rows but the training set "
+                             f"has {num_images} images: row i must be the teacher's embedding "
+                             "of image i")
+        if self.by_index and teacher.embedding_dim != embedding_dim:
+            raise ValueError(f"the teacher's embeddings have {teacher.embedding_dim} dimensions, "
+                             f"the student's {embedding_dim}: set model.embedding_dim="
+                             f"{teacher.embedding_dim}")
+        teacher.to(device, memory_format=memory_format).eval().requires_grad_(False)
+
+    def __call__(self, out: StepLoss, batch: Batch) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.teacher(batch.index if self.by_index else out.images).float()  # (B, D)
+        cos = F.cosine_similarity(out.embeddings.float(), target, dim=1)  # (B,)
+        return self.weight * (1 - cos).mean()
+
+
+@register_objective("distill")
+class Distill(Objective):
+    """No loss of its own: the teacher's term (fit requires a teacher) is the whole loss."""
+
+    def loss(self, net, batch: Batch) -> StepLoss:
+        images, targets = batch.images[0], batch.labels[0]
+        embeddings, _ = net(images, targets)  # (B, D)
+        return StepLoss(embeddings.new_zeros((), dtype=torch.float32), embeddings, targets, images)
