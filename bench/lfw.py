@@ -4,7 +4,7 @@ All three are measured the same way (`facecourse.eval.view1_metrics`): the thres
 on the 2,200 DevTrain pairs, accuracy on the 1,000 DevTest pairs (people never trained on),
 plus AUC and TAR@FAR=1e-2. The students train with the recipes `lfw-scratch` and
 `lfw-distill` on the CPU (~20 min each on 2 cores); dlib's embeddings are computed once and
-cached (`facecourse.train.teachers.dlib_embeddings`, ~8 min with 2 processes).
+cached (`facecourse.eval.embedding_cache.dlib_embeddings`, ~8 min with 2 processes).
 
     python bench/lfw.py                  # needs a prepared LFW (python -m facecourse.data prepare lfw ...)
     python bench/lfw.py --only dlib      # one of scratch | distill | dlib (merged into the JSON)
@@ -63,7 +63,7 @@ def tiny_people(raw: Path, pairs_each: int = 6, max_images: int = 3) -> list[str
 def measure_dlib(root, tag: str) -> dict:
     from facecourse.data import load_lfw
     from facecourse.eval import view1_metrics
-    from facecourse.train.teachers import dlib_cache_path, dlib_embeddings
+    from facecourse.eval.embedding_cache import dlib_cache_path, dlib_embeddings
     lfw = load_lfw(root, image_size=112)
     emb = dlib_embeddings(lfw)  # computed once (2 processes), then read from the cache
     seconds = json.loads(dlib_cache_path(lfw).with_suffix(".json").read_text())["seconds"]

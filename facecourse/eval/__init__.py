@@ -1,4 +1,5 @@
-"""Evaluation: embeddings, 1:1 verification, 1:N identification, clustering.
+"""Evaluation: embeddings (and their on-disk cache), 1:1 verification, 1:N identification,
+clustering.
 
 Scores everywhere: higher = more similar, accept when ``score >= threshold``.
 """
@@ -7,6 +8,9 @@ from .clustering import (
     pairwise_prf,
 )
 from .closed_set import closed_set_accuracy, predict_classes
+from .embedding_cache import (
+    cached_embeddings, data_key, dlib_cache_path, dlib_embeddings, lfw_needed,
+)
 from .embeddings import (
     NonFiniteEmbeddingError, all_pairs_scores, embed, evaluate_verification, pair_scores,
 )
@@ -21,6 +25,7 @@ from .view1 import evaluate_view1, view1_metrics
 
 __all__ = [
     "embed", "pair_scores", "all_pairs_scores", "evaluate_verification", "NonFiniteEmbeddingError",
+    "cached_embeddings", "data_key", "dlib_embeddings", "dlib_cache_path", "lfw_needed",
     "roc", "auc", "eer", "tar_at_far", "val_at_far", "kfold_accuracy", "verification_metrics",
     "best_threshold", "accuracy_at", "view1_metrics", "evaluate_view1",
     "far_key", "FARResolutionWarning",

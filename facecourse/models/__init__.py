@@ -1,11 +1,12 @@
 """Backbones (a registry), necks, parameter / MAC counting, and wrappers: CBAM attention,
 training-time input degradations, masked-face domain adaptation; a trained backbone back
-from its checkpoint (`backbone_from_checkpoint`)."""
+from its checkpoint (`backbone_from_checkpoint`); dlib's pretrained ResNet (`DlibResNet`)."""
 from . import convnet, iresnet, mobilefacenet  # noqa: F401  (registers the backbones)
 from .augment import RandomFaceMask, RandomLowResolution
 from .cbam import CBAM, CBAMBackbone, cbam_attention
 from .convnet import ConvNet
 from .dann import DomainState, GradientReversal, MaskedFaceDANN, SelfAttention2d, grad_reverse
+from .dlib_resnet import DlibResNet
 from .iresnet import IResNet
 from .loading import backbone_from_checkpoint, read_checkpoint
 from .mobilefacenet import MobileFaceNet
@@ -19,5 +20,5 @@ __all__ = [
     "create_backbone", "list_backbones", "register_backbone", "measure_throughput",
     "CBAM", "CBAMBackbone", "cbam_attention", "RandomFaceMask", "RandomLowResolution",
     "DomainState", "GradientReversal", "MaskedFaceDANN", "SelfAttention2d", "grad_reverse",
-    "backbone_from_checkpoint", "read_checkpoint",
+    "backbone_from_checkpoint", "read_checkpoint", "DlibResNet",
 ]

@@ -6,23 +6,23 @@ tunes a recipe with optuna (lesson 11).
 """
 from .cache import fit_cached, run_key
 from .checkpoint import load_checkpoint, save_checkpoint
-from .config import DataConfig, HeadConfig, ModelConfig, OptimConfig, TrainConfig
+from .config import (ClassificationConfig, DataConfig, DistillConfig, HeadConfig, ModelConfig,
+                     OptimConfig, SiameseConfig, TrainConfig, TripletConfig)
 from .export import export_onnx, onnx_embeddings
 from .fit import FitResult, TrainingDiverged, fit
 from .optim import WarmupSchedule, build_optimizer, build_scheduler, param_groups
 from .recipes import RECIPES, get_recipe, lesson_config, lesson_heads
 from .samplers import PairBatchSampler, PairView, PKBatchSampler, RandomBatchSampler, make_sampler
 from .search import MarginSearch, SearchSpace, search_combined_margin, verification_score
-from .teachers import (DlibResNet, EmbeddingTable, cached_embeddings, centre_embeddings, data_key,
-                       dlib_cache_path, dlib_embeddings, lfw_needed)
+from .teachers import EmbeddingTable, centre_embeddings
 
 __all__ = [
-    "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "fit", "FitResult",
+    "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "ClassificationConfig",
+    "TripletConfig", "SiameseConfig", "DistillConfig", "fit", "FitResult",
     "TrainingDiverged", "fit_cached", "run_key", "load_checkpoint", "save_checkpoint", "export_onnx", "onnx_embeddings",
     "param_groups", "build_optimizer", "build_scheduler",
     "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "RandomBatchSampler", "PKBatchSampler",
     "PairBatchSampler", "PairView", "make_sampler",
     "MarginSearch", "SearchSpace", "search_combined_margin", "verification_score",
-    "DlibResNet", "EmbeddingTable", "cached_embeddings", "centre_embeddings", "data_key",
-    "dlib_cache_path", "dlib_embeddings", "lfw_needed",
+    "EmbeddingTable", "centre_embeddings",
 ]
