@@ -91,13 +91,20 @@ def lesson_heads() -> dict:
     }
 
 
-def lesson_config(profile, head="softmax", seed: int = 0, **overrides):
-    """The lessons' classification recipe for `profile` (a facecourse.Profile).
+def lesson_config(profile, head="softmax", seed: int = 0, *, objective: str = "classification",
+                  **fields):
+    """The lessons' recipe for `profile` (a facecourse.Profile): every lesson's run starts here.
 
     `head` is a key of `lesson_heads()` or a HeadConfig. SGD at the profile's lr, half an epoch
-    of warm-up, cosine decay, the profile's backbone, image size, epochs, batch, device and AMP.
-    Keyword arguments replace TrainConfig fields (`epochs=2`,
-    `classification=ClassificationConfig(center_loss_weight=0.01)`, ...).
+    of warm-up, cosine decay, the profile's backbone, width, embedding size, image size,
+    epochs, batch, device and AMP, `log_every=10`. `objective` names the objective (its
+    settings go in its section: `triplet=TripletConfig(...)`).
+
+    Keyword arguments set TrainConfig fields. For a section (model, head, data, optim,
+    classification, triplet, siamese, distill) a dict changes only the fields it names, a
+    dataclass replaces the section:
+        lesson_config(profile, "CosFace", seed, model={"backbone": "iresnet18", "neck": "fc"},
+                      optim={"warmup_epochs": 0, "warmup_steps": 10}, max_steps=100)
     """
     import dataclasses
 
@@ -111,7 +118,16 @@ def lesson_config(profile, head="softmax", seed: int = 0, **overrides):
     cfg = TrainConfig(
         model=ModelConfig(backbone=profile.backbone, width=profile.width,
                           embedding_dim=profile.embedding_dim, image_size=profile.image_size),
-        head=head, optim=OptimConfig(lr=profile.lr, warmup_epochs=0.5),
+        head=head, optim=OptimConfig(lr=profile.lr, warmup_epochs=0.5), objective=objective,
         epochs=profile.epochs, batch_size=profile.batch_size, device=profile.device,
         amp=profile.amp, seed=seed, log_every=10)
-    return dataclasses.replace(cfg, **overrides)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise TypeError(f"lesson_config(): unknown TrainConfig field(s) {unknown}; fields: "
+                        f"{', '.join(sorted(known))}")
+    for name, value in fields.items():
+        if isinstance(value, dict) and dataclasses.is_dataclass(getattr(cfg, name)):
+            value = dataclasses.replace(getattr(cfg, name), **value)
+        setattr(cfg, name, value)
+    return cfg

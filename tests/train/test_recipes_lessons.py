@@ -37,3 +37,21 @@ def test_two_lessons_asking_for_the_same_model_share_one_cache_key():
     assert run_key(a, data) == run_key(b, data)
     assert run_key(a, data) != run_key(lesson_config(p, "softmax", 1), data)
     assert run_key(a, data) != run_key(lesson_config(p, "ArcFace", 0), data)
+
+
+def test_lesson_config_sections_take_a_dict_of_changes_or_a_dataclass():
+    from facecourse.train import SiameseConfig
+    from facecourse.train.config import validate
+    p = get_profile("laptop")
+    cfg = lesson_config(p, "CosFace", 1, model={"backbone": "iresnet18", "neck": "fc"},
+                        optim={"warmup_epochs": 0.0, "warmup_steps": 7}, max_steps=70)
+    assert (cfg.model.backbone, cfg.model.neck, cfg.model.width) == ("iresnet18", "fc", p.width)
+    assert cfg.model.embedding_dim == p.embedding_dim and cfg.optim.lr == p.lr
+    assert (cfg.optim.warmup_epochs, cfg.optim.warmup_steps, cfg.max_steps) == (0.0, 7, 70)
+    siam = lesson_config(p, "ArcFace", 0, objective="siamese", data={"sampler": "pairs"},
+                         siamese=SiameseConfig(margin=2.5, ce_weight=1.0))
+    validate(siam)
+    assert siam.objective == "siamese" and siam.siamese.margin == 2.5 and siam.data.P == 16
+    assert lesson_config(p).model is not lesson_config(p).model  # no shared sections
+    with pytest.raises(TypeError, match=r"unknown TrainConfig field\(s\) \['modle'\]"):
+        lesson_config(p, modle={"width": 1})
