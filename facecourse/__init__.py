@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-from .exercises import check
+from .course import check, claim, report
 from .profiles import Profile, get_profile, list_profiles
-from .report import claim, report
 
 __version__ = "0.1.0"
 

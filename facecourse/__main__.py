@@ -9,8 +9,8 @@ COMMANDS = {
     "train": ("facecourse.train.cli", "main"),
     "export-onnx": ("facecourse.train.cli", "export_onnx_main"),
     "eval": ("facecourse.eval.cli", "main"),
-    "course": ("facecourse.course", "course_main"),
-    "exercises": ("facecourse.exercises", "exercises_main"),
+    "course": ("facecourse.course.run", "course_main"),
+    "exercises": ("facecourse.course.exercises", "exercises_main"),
 }
 
 

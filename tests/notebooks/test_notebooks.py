@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from facecourse.exercises import ExerciseError, generate, make_exercise
+from facecourse.course.exercises import ExerciseError, generate, make_exercise
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))

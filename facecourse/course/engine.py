@@ -43,7 +43,7 @@ class PatientKernelClient(AsyncKernelClient):
 
 
 class PatientKernelManager(AsyncKernelManager):
-    client_class = DottedObjectName("facecourse.notebook_client.PatientKernelClient")
+    client_class = DottedObjectName("facecourse.course.engine.PatientKernelClient")
     client_factory = Type(PatientKernelClient, klass=AsyncKernelClient)  # not derived from the above
 
 

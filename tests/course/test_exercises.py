@@ -1,6 +1,6 @@
 import pytest
 
-from facecourse.exercises import ExerciseError, check, make_exercise
+from facecourse.course.exercises import ExerciseError, check, make_exercise
 
 
 def _nb(*sources):

@@ -1,4 +1,7 @@
-"""`report(**figures)`: how a lesson publishes its key numbers.
+"""`report(**figures)` and `claim(text, holds)`: how a lesson publishes its key numbers.
+
+Every lesson (00 to 11) ends its run with them: `claim` checks the claim the lesson teaches,
+`report` publishes the figures behind it (both are `facecourse.report` / `facecourse.claim`).
 
 A notebook calls ``report(tar_at_far_1e3=0.81, auc=0.97)`` once per result. The figures are
 shown as a small table in the notebook, kept in :data:`REPORTED` for the rest of the run, and,

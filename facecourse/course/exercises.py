@@ -10,8 +10,9 @@ Authors write complete notebooks in ``solutions/``. Inside a code cell, the line
 Everything else is copied, outputs and execution counts stripped, so ``notebooks/`` is a pure
 function of ``solutions/`` (a test regenerates it and compares).
 
-A check cell wraps its asserts in :func:`check`, which turns an unfilled stub or a wrong answer
-into one clear message instead of a bare traceback.
+A check cell wraps its asserts in :func:`check` (`facecourse.check`), which turns an unfilled
+stub or a wrong answer into one clear message instead of a bare traceback; every lesson's
+``## Exercises`` section uses it.
 
 Rules for exercise cells (the tests rely on them): the exercise cell carries the tag
 ``exercise`` and the check cell after it the tag ``check``; both may use only what the cells
@@ -30,7 +31,7 @@ from pathlib import Path
 
 __all__ = ["make_exercise", "generate", "check", "ExerciseError", "REPO"]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # the checkout: solutions/, notebooks/, runs/
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]

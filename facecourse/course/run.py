@@ -3,7 +3,8 @@
 Each notebook of ``solutions/`` runs in a fresh kernel with ``PROFILE`` (and optionally
 ``SEED``) injected into its ``parameters`` cell. The executed copies land in
 ``runs/<timestamp>/`` beside ``summary.json``, which holds, per notebook, its wall seconds, its
-status and every figure it published with :func:`facecourse.report`.
+status and every figure it published with :func:`facecourse.report`. Each notebook runs on the
+patient papermill engine of `facecourse.course.engine`.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .exercises import REPO
-from .report import load_report
+from .reporting import load_report
 
 __all__ = ["run_notebook", "run_course", "course_main"]
 
@@ -27,7 +28,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, progress: bool = T
     """Execute one notebook with papermill; returns {seconds, status, error, metrics}."""
     import papermill as pm
 
-    from facecourse.notebook_client import PatientKernelManager
+    from .engine import PatientKernelManager
 
     path, out_dir = Path(path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -41,7 +42,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, progress: bool = T
         pm.execute_notebook(
             str(path), str(out_dir / path.name), parameters=parameters, kernel_name=kernel,
             progress_bar=progress, cwd=str(path.parent), execution_timeout=timeout,
-            kernel_manager_class=PatientKernelManager,  # see facecourse/notebook_client.py
+            kernel_manager_class=PatientKernelManager,  # see facecourse/course/engine.py
         )
     except Exception as err:  # papermill raises PapermillExecutionError with the cell's traceback
         status, error = "failed", f"{type(err).__name__}: {err}"

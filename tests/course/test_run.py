@@ -1,4 +1,4 @@
-"""`python -m facecourse course`: runs notebooks in order and writes summary.json."""
+"""`python -m facecourse course`: runs notebooks in order and writes summary.json (course/run.py)."""
 import json
 
 import nbformat

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from facecourse.report import REPORTED, load_report, report
+from facecourse.course.reporting import REPORTED, load_report, report
 
 
 def test_report_converts_and_merges_into_the_file(tmp_path, monkeypatch, capsys):
@@ -34,7 +34,7 @@ def test_a_damaged_report_file_is_named(tmp_path):
 
 
 def test_claim_enforced_only_in_strict_profiles(tmp_path, monkeypatch, capsys):
-    from facecourse.report import claim
+    from facecourse.course.reporting import claim
     monkeypatch.setenv("FACECOURSE_REPORT", str(tmp_path / "r.json"))
     assert claim("a beats b", 0.9 > 0.5, strict=True, a=0.9, b=0.5)
     assert not claim("b beats a", False, strict=False)

@@ -1,4 +1,4 @@
-"""The papermill client that survives a lost zmq wake-up (facecourse/notebook_client.py)."""
+"""The papermill client that survives a lost zmq wake-up (facecourse/course/engine.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +10,7 @@ import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 
-from facecourse import notebook_client
+from facecourse.course import engine
 
 
 class LostWakeupSocket(zmq.asyncio.Socket):
@@ -45,10 +45,10 @@ async def _receive(channel_class, wait: float):
 
 
 def test_sliced_poll_finds_a_reply_whose_wakeup_was_lost():
-    msg, seconds = asyncio.run(_receive(notebook_client.SlicedPollChannel, wait=5))
+    msg, seconds = asyncio.run(_receive(engine.SlicedPollChannel, wait=5))
     assert msg is not None and msg["msg_type"] == "execute_reply"
     assert msg["content"] == {"status": "ok"}
-    assert seconds < notebook_client.POLL_SECONDS + 1
+    assert seconds < engine.POLL_SECONDS + 1
 
 
 def test_the_stock_channel_hangs_on_the_same_socket():
@@ -65,7 +65,7 @@ def test_a_bounded_wait_still_raises_empty():
         sock = LostWakeupSocket(ctx, zmq.PAIR)
         try:
             sock.connect("inproc://nobody")
-            await notebook_client.SlicedPollChannel(sock, Session(key=b"k")).get_msg(timeout=0.2)
+            await engine.SlicedPollChannel(sock, Session(key=b"k")).get_msg(timeout=0.2)
         finally:
             sock.close(0)
             ctx.term()
@@ -77,8 +77,8 @@ def test_a_bounded_wait_still_raises_empty():
 def test_papermill_knows_the_engine_and_the_manager_builds_the_patient_client():
     from papermill.engines import papermill_engines
 
-    assert papermill_engines.get_engine("facecourse") is notebook_client.PatientEngine
-    km = notebook_client.PatientKernelManager(kernel_name="python3")
-    assert km.client_factory is notebook_client.PatientKernelClient
-    assert notebook_client.PatientKernelClient.shell_channel_class.default_value is \
-        notebook_client.SlicedPollChannel
+    assert papermill_engines.get_engine("facecourse") is engine.PatientEngine
+    km = engine.PatientKernelManager(kernel_name="python3")
+    assert km.client_factory is engine.PatientKernelClient
+    assert engine.PatientKernelClient.shell_channel_class.default_value is \
+        engine.SlicedPollChannel
