@@ -50,7 +50,7 @@ class CoupleFaceLoss(TeacherLoss):
         self.register_buffer("prototypes", F.normalize(torch.as_tensor(prototypes).float(), dim=1))
         self.k, self.fcd_weight, self.rad_weight = k, fcd_weight, rad_weight
 
-    def forward(self, images: Tensor, labels: Tensor, embeddings: Tensor, backbone=None) -> Tensor:
+    def forward(self, images: Tensor, labels: Tensor, embeddings: Tensor, extras=None) -> Tensor:
         s = F.normalize(embeddings.float(), dim=1)  # (B, D)
         t = F.normalize(self.teacher_embeddings(images, s), dim=1)  # (B, D)
         fcd = (s - t).pow(2).sum(1).mean()

@@ -1,8 +1,9 @@
 """Distillation losses from a frozen teacher, for `fit(..., extra_loss=...)` (lesson 08).
 
-Each is an ``nn.Module`` called as ``loss(images, labels, embeddings, backbone)`` on the batch
-`fit` just trained on (``embeddings`` (B, D) are the student's, ``backbone`` the student): the
-teacher embeds the same ``images``. CoupleFace's relation loss is in ``coupleface.py``.
+Each is an ``nn.Module`` called as ``loss(images, labels, embeddings, extras)`` on the batch
+`fit` just trained on (``embeddings`` (B, D) are the student's, ``extras`` the side outputs
+its forward returned, see `facecourse.models.BackboneOutput`): the teacher embeds the same
+``images``. CoupleFace's relation loss is in ``coupleface.py``.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class FeatureDistillLoss(TeacherLoss):
         super().__init__(teacher)
         self.weight, self.normalize = weight, normalize
 
-    def forward(self, images: Tensor, labels: Tensor, embeddings: Tensor, backbone=None) -> Tensor:
+    def forward(self, images: Tensor, labels: Tensor, embeddings: Tensor, extras=None) -> Tensor:
         s = embeddings.float()  # (B, D)
         t = self.teacher_embeddings(images, s)  # (B, D)
         if self.normalize:
@@ -64,18 +65,23 @@ class AttentionSimilarityLoss(TeacherLoss):
     l-th `CBAM` (flattened per image) of the student S, fed low-resolution faces, and of the
     teacher T, fed the originals. As in the authors' code the maps are taken before the sigmoid,
     and ``weight`` = 5 is its default. Both nets need the same CBAM layout (e.g. the same
-    `CBAMBackbone` architecture); put a `RandomLowResolution` in front of the student.
+    `CBAMBackbone` architecture); put a `RandomLowResolution` in front of the student. The
+    student's maps are the ones its training forward returned (``extras["attention"]``), the
+    teacher's come from its ``forward_with_attention``.
     """
 
     def __init__(self, teacher: nn.Module, weight: float = 5.0):
         super().__init__(teacher)
         self.weight = weight
 
-    def forward(self, images: Tensor, labels: Tensor, embeddings: Tensor, backbone: nn.Module) -> Tensor:
-        from facecourse.models.cbam import cbam_attention
-        student = cbam_attention(backbone, logits=True)
-        self.teacher_embeddings(images)  # the teacher's CBAMs keep their maps
-        teacher = cbam_attention(self.teacher, logits=True)
+    def forward(self, images: Tensor, labels: Tensor, embeddings: Tensor, extras: dict) -> Tensor:
+        student = (extras or {}).get("attention") or []
+        if not hasattr(self.teacher, "forward_with_attention"):
+            raise ValueError(f"AttentionSimilarityLoss: the teacher is a {type(self.teacher).__name__}"
+                             "; it must be a CBAMBackbone (same architecture as the student)")
+        self.teacher.eval()
+        with torch.no_grad():
+            teacher = self.teacher.forward_with_attention(images)[1]
         if not student or len(student) != len(teacher):
             raise ValueError(f"AttentionSimilarityLoss: the student has {len(student)} CBAM maps "
                              f"and the teacher {len(teacher)}; wrap both in CBAMBackbone (same "

@@ -7,7 +7,8 @@ from torch import Tensor, nn
 
 class DomainAdversarialLoss(nn.Module):
     """Domain loss + attention score loss of a `MaskedFaceDANN` backbone, for
-    ``fit(..., backbone=MaskedFaceDANN(...), extra_loss=DomainAdversarialLoss())``:
+    ``fit(..., backbone=MaskedFaceDANN(...), extra_loss=DomainAdversarialLoss())``; it reads
+    the `DomainState` that the backbone's training forward returned (``extras["domain"]``):
 
         L_domain = BCE(d_i, masked_i)  on the domain logits d_i behind the gradient reversal
                    layer (Ganin & Lempitsky 2015, arXiv:1409.7495, Eq. (9)): the classifier
@@ -24,11 +25,12 @@ class DomainAdversarialLoss(nn.Module):
         super().__init__()
         self.domain_weight, self.attention_weight = domain_weight, attention_weight
 
-    def forward(self, images: Tensor, labels: Tensor, embeddings: Tensor, backbone: nn.Module) -> Tensor:
-        state = next((m.domain for m in backbone.modules() if getattr(m, "domain", None) is not None), None)
+    def forward(self, images: Tensor, labels: Tensor, embeddings: Tensor, extras: dict) -> Tensor:
+        state = (extras or {}).get("domain")
         if state is None:
-            raise ValueError("DomainAdversarialLoss needs a MaskedFaceDANN backbone that has just "
-                             "run a training forward (it leaves its domain logits in `.domain`)")
+            raise ValueError("DomainAdversarialLoss needs a MaskedFaceDANN backbone in training "
+                             "mode: its forward returns BackboneOutput(embeddings, {'domain': "
+                             "...}), and fit passes those extras to the loss")
         domain = F.binary_cross_entropy_with_logits(state.logits.float(), state.is_masked.float())
         mass = (state.scores.float() * state.coverage.float()).flatten(1).sum(1)  # (B,)
         masked = state.is_masked.float()

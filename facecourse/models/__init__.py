@@ -11,11 +11,13 @@ from .iresnet import IResNet
 from .loading import backbone_from_checkpoint, read_checkpoint
 from .mobilefacenet import MobileFaceNet
 from .necks import NECKS, Neck
+from .outputs import BackboneOutput, split_output
 from .profiling import count_flops, count_parameters
 from .registry import create_backbone, list_backbones, register_backbone
 from .speed import measure_throughput
 
 __all__ = [
+    "BackboneOutput", "split_output",
     "ConvNet", "IResNet", "MobileFaceNet", "NECKS", "Neck", "count_flops", "count_parameters",
     "create_backbone", "list_backbones", "register_backbone", "measure_throughput",
     "CBAM", "CBAMBackbone", "cbam_attention", "RandomFaceMask", "RandomLowResolution",

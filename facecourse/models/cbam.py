@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .outputs import BackboneOutput
+
 
 class CBAM(nn.Module):
     """Convolutional Block Attention Module (Woo et al. 2018, "CBAM: Convolutional Block
@@ -14,11 +16,10 @@ class CBAM(nn.Module):
         F' = M_c(F) ⊗ F,  F'' = M_s(F') ⊗ F'                                    Eq. (1)
 
     Symbols: r -> ``reduction`` (16; the hidden width is at least 4), the k x k conv ->
-    ``kernel_size`` (7). The last forward's maps *before* the sigmoid are kept in
-    ``channel_logits`` / ``spatial_logits`` (A-SKD, arXiv:2209.14498, distils these, as its
-    code does); ``channel_attention`` / ``spatial_attention`` are the maps in [0, 1]. In eval
-    mode they are kept detached, and switching train/eval clears them (so a trained model
-    can be deep-copied).
+    ``kernel_size`` (7). `forward_with_maps` returns the maps *before* the sigmoid as well
+    (A-SKD, arXiv:2209.14498, distils these, as its code does); the last forward's maps are
+    also kept, detached, in ``channel_logits`` / ``spatial_logits`` for plots
+    (``channel_attention`` / ``spatial_attention`` in [0, 1]); switching train/eval clears them.
     """
 
     def __init__(self, channels: int, reduction: int = 16, kernel_size: int = 7):
@@ -31,15 +32,18 @@ class CBAM(nn.Module):
         self.spatial_logits: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
+        return self.forward_with_maps(x)[0]
+
+    def forward_with_maps(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(refined features, channel map, spatial map), the maps before the sigmoid."""
         avg, mx = x.mean((2, 3), keepdim=True), x.amax((2, 3), keepdim=True)  # (B, C, 1, 1)
         channel = self.mlp(avg) + self.mlp(mx)  # Eq. (2) before σ
         x = x * torch.sigmoid(channel)
         pooled = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)  # (B, 2, H, W)
         spatial = self.conv(pooled)  # Eq. (3) before σ
-        self.channel_logits, self.spatial_logits = channel, spatial
-        if not self.training:  # kept for plots only
-            self.channel_logits, self.spatial_logits = channel.detach(), spatial.detach()
-        return x * torch.sigmoid(spatial)  # Eq. (1)
+        # kept for plots (cbam_attention); losses get the maps returned, never read these
+        self.channel_logits, self.spatial_logits = channel.detach(), spatial.detach()
+        return x * torch.sigmoid(spatial), channel, spatial  # Eq. (1)
 
     @property
     def channel_attention(self) -> Tensor | None:
@@ -94,8 +98,23 @@ class CBAMBackbone(nn.Module):
                 layers.append(CBAM(ends[i], reduction, kernel_size))
         self.body, self.neck = nn.Sequential(*layers), backbone.neck
 
-    def forward(self, images: Tensor) -> Tensor:
-        return self.neck(self.body(images))  # (B, embedding_dim)
+    def forward(self, images: Tensor):
+        """Embeddings (B, D); in training a `BackboneOutput` whose extras["attention"] lists
+        each CBAM's (channel, spatial) maps before the sigmoid (what A-SKD distils)."""
+        embeddings, maps = self.forward_with_attention(images)
+        return BackboneOutput(embeddings, {"attention": maps}) if self.training else embeddings
+
+    def forward_with_attention(self, images: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+        """(embeddings (B, D), [(channel (B, C, 1, 1), spatial (B, 1, H, W))] per CBAM), in
+        any mode: the teacher's maps for `AttentionSimilarityLoss`."""
+        x, maps = images, []
+        for layer in self.body:
+            if isinstance(layer, CBAM):
+                x, channel, spatial = layer.forward_with_maps(x)
+                maps.append((channel, spatial))
+            else:
+                x = layer(x)
+        return self.neck(x), maps  # (B, embedding_dim)
 
     def attention(self, logits: bool = False) -> list[tuple[Tensor, Tensor]]:
         return cbam_attention(self, logits)

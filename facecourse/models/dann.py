@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .augment import RandomFaceMask
+from .outputs import BackboneOutput
 
 
 class _GradientReversal(torch.autograd.Function):
@@ -109,9 +110,10 @@ class MaskedFaceDANN(nn.Module):
     The domain classifier learns to tell masked from unmasked embeddings; the reversed gradient
     pushes the backbone to make them indistinguishable. λ follows Ganin & Lempitsky's schedule
     over ``lam_steps`` training steps (0 = constant λ = ``lam``). ``mask_prob``: the share of
-    each training batch that gets a mask (``landmarks`` as in `RandomFaceMask`). The last
-    training forward's `DomainState` is in ``self.domain`` (cleared on train()/eval());
-    ``attention_maps(images)`` gives the refinement layer's scores for plots.
+    each training batch that gets a mask (``landmarks`` as in `RandomFaceMask`). In training
+    the forward returns ``BackboneOutput(embeddings, {"domain": DomainState})`` for
+    `DomainAdversarialLoss`; in eval the embeddings. ``attention_maps(images)`` gives the
+    refinement layer's scores for plots.
     """
 
     keyed_settings = True  # fit_cached keys a run by λ and its schedule too
@@ -131,7 +133,6 @@ class MaskedFaceDANN(nn.Module):
         self.masker = RandomFaceMask(mask_prob, landmarks, seed)
         self.lam, self.lam_steps = lam, lam_steps
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
-        self.domain: DomainState | None = None
 
     def current_lambda(self) -> Tensor:
         """λ_p = λ · (2 / (1 + exp(-10 p)) - 1), p = step / lam_steps (Ganin & Lempitsky, Sec. 5)."""
@@ -140,7 +141,7 @@ class MaskedFaceDANN(nn.Module):
         p = (self.step.float() / self.lam_steps).clamp(max=1.0)
         return self.lam * (2 / (1 + torch.exp(-10 * p)) - 1)
 
-    def forward(self, images: Tensor) -> Tensor:
+    def forward(self, images: Tensor):
         if self.training:
             images, is_masked = self.masker.apply(images)
         f, scores = self.refine(self.body(images))  # (B, C, h, w), (B, h, w)
@@ -149,8 +150,9 @@ class MaskedFaceDANN(nn.Module):
             logits = self.domain_classifier(grad_reverse(embeddings, self.current_lambda()))
             coverage = F.adaptive_avg_pool2d(self.masker.coverage(images.shape[-1])[None, None],
                                              scores.shape[-2:])[0, 0].to(scores)  # (h, w)
-            self.domain = DomainState(logits[:, 0], is_masked.to(logits.dtype), scores, coverage)
             self.step += 1
+            domain = DomainState(logits[:, 0], is_masked.to(logits.dtype), scores, coverage)
+            return BackboneOutput(embeddings, {"domain": domain})
         return embeddings
 
     @torch.no_grad()
@@ -162,10 +164,6 @@ class MaskedFaceDANN(nn.Module):
             return self.refine(self.body(images))[1]
         finally:
             self.train(was)
-
-    def train(self, mode: bool = True):
-        self.domain = None
-        return super().train(mode)
 
     def extra_repr(self) -> str:
         return f"lam={self.lam}, lam_steps={self.lam_steps}"

@@ -25,6 +25,8 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from facecourse.models.outputs import split_output
+
 from . import build, distributed
 from .checkpoint import (CHECKPOINT_NAME, load_checkpoint, non_finite, save_checkpoint,
                          set_rng_state, training_state)
@@ -63,9 +65,9 @@ class _Net(nn.Module):
         self.backbone, self.head = backbone, head
 
     def forward(self, images, labels):
-        embeddings = self.backbone(images)  # (B, D)
+        embeddings, extras = split_output(self.backbone(images))  # (B, D), side outputs
         logits = None if self.head is None else self.head(embeddings, labels)  # (B, C)
-        return embeddings, logits
+        return embeddings, logits, extras
 
 
 def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
@@ -78,10 +80,13 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
     `teacher`: a frozen backbone; adds cfg.distill.weight * (1 - cos(student, teacher)). A
     teacher with `takes_indices = True` (`EmbeddingTable`: embeddings computed before training)
     is given the batch's indices into `train_set` instead of its images.
-    `extra_loss`: a term added every step, ``extra_loss(images, labels, embeddings, backbone)``
-    -> scalar, on the batch just embedded (distillation, domain-adversarial losses; see
-    facecourse.losses). An nn.Module is moved to the device; its trainable parts must live in
-    the backbone (a wrapper module), since the optimizer only sees backbone and head.
+    `extra_loss`: a term added every step, ``extra_loss(images, labels, embeddings, extras)``
+    -> scalar, on the batch just embedded; ``extras`` are the side outputs the backbone's
+    training forward returned (`facecourse.models.BackboneOutput`: a DANN's domain logits,
+    CBAM's attention maps; {} for a plain backbone). Distillation and domain-adversarial
+    losses (facecourse.losses) are such terms. An nn.Module is moved to the device; its
+    trainable parts must live in the backbone (a wrapper module), since the optimizer only
+    sees backbone and head.
     A head may return a ``HeadOutput`` (logits, labels, loss) in training instead of logits
     (BoundaryFace corrects labels): classification's cross-entropy then uses its labels.
     """
@@ -197,7 +202,7 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
                 if teacher_term is not None:
                     loss = loss + teacher_term(out, batch)
                 if extra_loss is not None:
-                    loss = loss + extra_loss(out.images, out.targets, out.embeddings, backbone)
+                    loss = loss + extra_loss(out.images, out.targets, out.embeddings, out.extras)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.optim.clip_grad_norm > 0:

@@ -87,15 +87,16 @@ def test_askd_is_zero_for_the_teacher_itself_and_matches_a_naive_sum():
     x, labels = torch.randn(3, 3, 32, 32), torch.zeros(3, dtype=torch.long)
     loss = AttentionSimilarityLoss(teacher, weight=2.0)
     student = copy.deepcopy(teacher).eval()
-    assert float(loss(x, labels, student(x), student)) == pytest.approx(0.0, abs=1e-5)
+    emb, maps = student.forward_with_attention(x)
+    assert float(loss(x, labels, emb, {"attention": maps})) == pytest.approx(0.0, abs=1e-5)
     student = cbam_net(1).train()
-    emb = student(x)
-    maps_s = [(c.clone(), s.clone()) for c, s in cbam_attention(student, logits=True)]
+    emb, extras = student(x)  # training: BackboneOutput(embeddings, {"attention": maps})
+    maps_s = [(c.clone(), s.clone()) for c, s in extras["attention"]]
     teacher(x)
-    maps_t = cbam_attention(teacher, logits=True)
+    maps_t = cbam_attention(teacher, logits=True)  # the teacher's last maps, kept for plots
     expected = sum((1 - F.cosine_similarity(a.flatten(1), b.flatten(1), dim=1)).mean()
                    for ms, mt in zip(maps_s, maps_t) for a, b in zip(ms, mt))
-    value = loss(x, labels, emb, student)
+    value = loss(x, labels, emb, extras)
     torch.testing.assert_close(value, 2.0 * expected)
     value.backward()
     assert all(p.grad is not None for p in student.body[-1].parameters()), "gradients reach the CBAMs"
@@ -106,4 +107,6 @@ def test_askd_explains_a_student_without_cbam():
     plain = create_backbone("convnet", embedding_dim=8, image_size=32, width=0.25)
     x = torch.randn(2, 3, 32, 32)
     with pytest.raises(ValueError, match="wrap both in CBAMBackbone"):
-        loss(x, torch.zeros(2, dtype=torch.long), plain(x), plain)
+        loss(x, torch.zeros(2, dtype=torch.long), plain(x), {})
+    with pytest.raises(ValueError, match="the teacher is a ConvNet; it must be a CBAMBackbone"):
+        AttentionSimilarityLoss(plain)(x, torch.zeros(2, dtype=torch.long), plain(x), {})

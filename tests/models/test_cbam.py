@@ -4,7 +4,7 @@ import copy
 import pytest
 import torch
 
-from facecourse.models import CBAM, CBAMBackbone, cbam_attention, create_backbone
+from facecourse.models import BackboneOutput, CBAM, CBAMBackbone, cbam_attention, create_backbone
 
 
 def test_cbam_shapes_attention_range_and_equations():
@@ -35,17 +35,21 @@ def test_cbam_backbone_adds_one_module_per_stage(name, stages):
     net = CBAMBackbone(base).train()
     assert sum(isinstance(m, CBAM) for m in net.modules()) == stages
     x = torch.randn(2, 3, 32, 32)
-    assert net(x).shape == (2, 8)
-    maps = net.attention()
-    assert len(maps) == stages
+    out = net(x)  # training: the embeddings and, returned beside them, the maps
+    assert isinstance(out, BackboneOutput) and out.embeddings.shape == (2, 8)
+    maps = out.extras["attention"]
+    assert len(maps) == stages and len(net.attention()) == stages
     sizes = [s.shape[-1] for _, s in maps]
     assert sizes == [32 // 2 ** (i + 1) for i in range(stages)], "one map per resolution"
-    assert all(c.requires_grad for c, _ in cbam_attention(net, logits=True)), "train: in the graph"
+    assert all(c.requires_grad for c, _ in maps), "train: the returned maps are in the graph"
+    assert not any(c.requires_grad for c, _ in cbam_attention(net, logits=True)), "kept: for plots"
+    emb, again = net.forward_with_attention(x)
+    torch.testing.assert_close(emb, out.embeddings)
+    torch.testing.assert_close(again[0][1], maps[0][1])
     net.eval()
     assert net.attention() == [], "switching mode clears the maps"
     copy.deepcopy(net)  # a trained model can be copied
-    net(x)
-    assert not any(c.requires_grad for c, _ in net.attention(logits=True)), "eval: detached"
+    assert net(x).shape == (2, 8)  # eval: embeddings only
 
 
 def test_cbam_backbone_explains_a_foreign_backbone():

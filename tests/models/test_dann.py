@@ -51,22 +51,22 @@ def dann(**kw):
 def test_dann_masks_part_of_each_batch_and_leaves_its_state():
     model = dann(mask_prob=0.5, seed=1).train()
     x = torch.rand(8, 3, 32, 32) * 2 - 1
-    emb = model(x)
-    state = model.domain
+    emb, extras = model(x)
+    state = extras["domain"]
     assert emb.shape == (8, 8) and state.logits.shape == (8,) and state.scores.shape == (8, 4, 4)
     assert 0 < state.is_masked.sum() < 8 and set(state.is_masked.tolist()) <= {0.0, 1.0}
     assert state.coverage.shape == (4, 4) and state.coverage[0].max() == 0 < state.coverage[-1].max()
     assert dann(mask_prob=1.0).train()(x) is not None
     model.eval()
-    assert model.domain is None and model(x).shape == (8, 8) and model.domain is None
+    assert model(x).shape == (8, 8)  # eval: the embeddings only
     assert model.attention_maps(x).shape == (8, 4, 4)
     copy.deepcopy(model)
 
 
 def test_the_domain_gradient_reaches_the_embedding_reversed():
     model = dann(mask_prob=0.5, lam=0.3).train()
-    emb = model(torch.rand(6, 3, 32, 32) * 2 - 1)
-    state = model.domain
+    emb, extras = model(torch.rand(6, 3, 32, 32) * 2 - 1)
+    state = extras["domain"]
     loss = F.binary_cross_entropy_with_logits(state.logits, state.is_masked)
     through_grl, = torch.autograd.grad(loss, emb, retain_graph=True)
     e = emb.detach().requires_grad_()
@@ -87,14 +87,14 @@ def test_lambda_follows_ganin_and_lempitsky_schedule():
 def test_domain_adversarial_loss_is_bce_plus_attention_on_the_mask():
     model = dann(mask_prob=0.5, seed=2).train()
     x = torch.rand(8, 3, 32, 32) * 2 - 1
-    emb = model(x)
-    s = model.domain
+    emb, extras = model(x)
+    s = extras["domain"]
     loss = DomainAdversarialLoss(domain_weight=0.5, attention_weight=3.0)
-    value = loss(x, torch.zeros(8, dtype=torch.long), emb, model)
+    value = loss(x, torch.zeros(8, dtype=torch.long), emb, extras)
     bce = F.binary_cross_entropy_with_logits(s.logits, s.is_masked)
     masked = [i for i in range(8) if s.is_masked[i] == 1]
     mass = sum(float((s.scores[i] * s.coverage).sum().detach()) for i in masked) / len(masked)
     assert float(value.detach()) == pytest.approx(0.5 * float(bce.detach()) + 3.0 * mass, rel=1e-5)
     plain = create_backbone("convnet", embedding_dim=8, image_size=32, width=0.25)
-    with pytest.raises(ValueError, match="needs a MaskedFaceDANN backbone"):
-        loss(x, torch.zeros(8, dtype=torch.long), emb, plain)
+    with pytest.raises(ValueError, match="needs a MaskedFaceDANN backbone in training mode"):
+        loss(x, torch.zeros(8, dtype=torch.long), plain(x), {})

@@ -38,7 +38,10 @@ def test_each_objective_trains_and_says_what_it_needs(name):
     images = [torch.rand(8, 3, 32, 32) * 2 - 1 for _ in range(2 if kind.pairs else 1)]
     labels = [torch.arange(8) % 4 for _ in images]
     backbone = result.backbone.train()
-    net = lambda x, y: (backbone(x), None if result.head is None else result.head.train()(backbone(x), y))  # noqa: E731
+    def net(x, y):
+        e = backbone(x)
+        return e, None if result.head is None else result.head.train()(e, y), {}
+
     out = objective.loss(net, Batch(images, labels, None))
     assert isinstance(out, StepLoss) and out.loss.dim() == 0
     assert out.embeddings.shape == (8 * len(images), 16) and out.images.shape[0] == 8 * len(images)
@@ -62,7 +65,7 @@ def test_a_new_objective_is_one_class(monkeypatch):
     @register_objective("norm")
     class Norm(Objective):  # pull the embeddings towards unit length (a toy)
         def loss(self, net, batch):
-            embeddings, _ = net(batch.images[0], batch.labels[0])
+            embeddings, _, _ = net(batch.images[0], batch.labels[0])
             loss = (embeddings.float().norm(dim=1) - 1).pow(2).mean()
             return StepLoss(loss, embeddings, batch.labels[0], batch.images[0])
 

@@ -22,13 +22,15 @@ class StepLoss(NamedTuple):
     embeddings: Tensor  # (B, D) or (2B, D): every image of the batch, in `Batch` order
     targets: Tensor  # (B,) or (2B,) the labels the loss used (a head may correct them)
     images: Tensor  # (B, 3, H, W) or (2B, ...): the images behind `embeddings`
+    extras: dict = {}  # side outputs of the backbone's forward (facecourse.models.BackboneOutput)
 
 
 class Objective:
     """Base of the objectives. A subclass sets the class attributes and `loss`.
 
-    `net(images, labels) -> (embeddings (B, D), logits (B, C) or None)` is the backbone + head
-    (wrapped by DDP when there are several processes): the objective calls it once per step."""
+    `net(images, labels) -> (embeddings (B, D), logits (B, C) or None, extras)` is the backbone
+    + head (wrapped by DDP when there are several processes): the objective calls it once per
+    step and returns the extras in its `StepLoss` (for fit's extra_loss)."""
 
     name: ClassVar[str] = ""
     sampler: ClassVar[str | None] = None  # the data.sampler its batches need; None = any but pairs

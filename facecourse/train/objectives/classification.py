@@ -34,7 +34,7 @@ class Classification(Objective):
     def loss(self, net, batch: Batch) -> StepLoss:
         from facecourse.losses import HeadOutput
         images, targets = batch.images[0], batch.labels[0]
-        embeddings, logits = net(images, targets)  # (B, D), (B, C)
+        embeddings, logits, extras = net(images, targets)  # (B, D), (B, C)
         head_loss = 0.0
         if isinstance(logits, HeadOutput):  # the head corrected labels (BoundaryFace)
             logits, targets, head_loss = logits
@@ -42,7 +42,7 @@ class Classification(Objective):
         if self.center_loss is not None:
             weight = self.cfg.classification.center_loss_weight
             loss = loss + weight * self.center_loss(embeddings.float(), targets)
-        return StepLoss(loss, embeddings, targets, images)
+        return StepLoss(loss, embeddings, targets, images, extras)
 
     def after_step(self, out: StepLoss, info) -> None:
         if self.center_loss is None:

@@ -48,5 +48,6 @@ class Distill(Objective):
 
     def loss(self, net, batch: Batch) -> StepLoss:
         images, targets = batch.images[0], batch.labels[0]
-        embeddings, _ = net(images, targets)  # (B, D)
-        return StepLoss(embeddings.new_zeros((), dtype=torch.float32), embeddings, targets, images)
+        embeddings, _, extras = net(images, targets)  # (B, D)
+        zero = embeddings.new_zeros((), dtype=torch.float32)
+        return StepLoss(zero, embeddings, targets, images, extras)

@@ -33,9 +33,9 @@ class Siamese(Objective):
     def loss(self, net, batch: Batch) -> StepLoss:
         images = torch.cat(batch.images)  # (2B, 3, H, W): both sides in one pass
         targets = torch.cat(batch.labels)  # (2B,)
-        embeddings, logits = net(images, targets)  # (2B, D), (2B, C) or None
+        embeddings, logits, extras = net(images, targets)  # (2B, D), (2B, C) or None
         emb_a, emb_b = embeddings.float().chunk(2)  # (B, D) each
         loss = self.contrastive_loss(emb_a, emb_b, batch.labels[0] == batch.labels[1])
         if logits is not None:
             loss = loss + self.cfg.siamese.ce_weight * F.cross_entropy(logits.float(), targets)
-        return StepLoss(loss, embeddings, targets, images)
+        return StepLoss(loss, embeddings, targets, images, extras)

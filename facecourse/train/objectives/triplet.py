@@ -31,5 +31,6 @@ class Triplet(Objective):
 
     def loss(self, net, batch: Batch) -> StepLoss:
         images, targets = batch.images[0], batch.labels[0]
-        embeddings, _ = net(images, targets)  # (B, D)
-        return StepLoss(self.triplet_loss(embeddings.float(), targets), embeddings, targets, images)
+        embeddings, _, extras = net(images, targets)  # (B, D)
+        loss = self.triplet_loss(embeddings.float(), targets)
+        return StepLoss(loss, embeddings, targets, images, extras)
