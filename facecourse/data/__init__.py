@@ -1,7 +1,8 @@
 """facecourse.data: synthetic and real faces behind one interface (`FaceDataset`), pairs,
 identity splits, alignment and degradations. Taught in lesson 00 (data)."""
 from .age_pairs import all_age_gap_pairs, all_cross_age_pairs
-from .align import ARCFACE_TEMPLATE, DlibLandmarker, align, centre_crop, template, umeyama, warp
+from .align import ARCFACE_TEMPLATE, DlibLandmarker, align, centre_crop, pad_image, template, umeyama, warp
+from .aligner import AlignedFaces, align_faces
 from .archive import ChecksumError, safe_extract, verify_checksum
 from .att import load_att
 from .dataset import FaceDataset, contact_sheet, to_float
@@ -13,6 +14,7 @@ from .lfw import LFW, load_lfw, prepare_lfw, read_pairs, read_people
 from .noise import NOISE_KINDS, add_label_noise
 from .pairs import Pairs, make_cross_age_pairs, make_masked_pairs, make_pairs, split_by_identity
 from .paths import default_cache_dir, default_data_root, find_lfw
+from .prepared import alignment_report, load_prepared_folder
 from .synthetic import ID_PARAMS, FactorRanges, SyntheticFaces, render_batch, sample_factors
 
 __all__ = [
@@ -26,4 +28,6 @@ __all__ = [
     "mask_coverage",
     "make_pairs", "prepare_lfw", "read_pairs", "read_people", "render_batch", "safe_extract",
     "sample_factors", "split_by_identity", "template", "to_float", "umeyama", "verify_checksum", "warp",
+    # one alignment pipeline and the prepared-folder format (issue 16)
+    "AlignedFaces", "align_faces", "alignment_report", "load_prepared_folder", "pad_image",
 ]

@@ -89,24 +89,53 @@ def dlib_model_path(name: str = "shape_predictor_68_face_landmarks.dat") -> Path
 
 
 class DlibLandmarker:
-    """dlib HOG face detector + 68-point shape predictor -> the five ArcFace landmarks."""
+    """dlib HOG face detector + 68-point shape predictor -> the five ArcFace landmarks.
 
-    def __init__(self, upsample: int = 1):
+    upsample: times the detector doubles the image first (1 finds faces down to ~40 px).
+    max_side: larger photos are shrunk to this side for detection only; the landmarks are then
+        placed on the full-resolution image (a 12-megapixel photo would take seconds)."""
+
+    def __init__(self, upsample: int = 1, max_side: int = 1024):
         import dlib
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(str(dlib_model_path()))
-        self.upsample = upsample
+        self.upsample, self.max_side = upsample, max_side
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:
         """Five landmarks (5, 2) of the face nearest the image centre, or None if none is found."""
+        return self.detect(image)[0]
+
+    def detect(self, image: np.ndarray, pad: float = 0.0) -> tuple[np.ndarray | None, int]:
+        """(five landmarks (5, 2) in `image` pixels or None, number of faces detected).
+
+        pad: a black border of `pad` x the longer side is added on every side before detecting,
+            so that a tight crop (the face touching the edges) looks like a photo with a face in
+            it. Of several faces the one nearest the image centre is kept. The 68 points are
+            predicted on the unpadded image (dlib reads pixels outside it as 0, the same black
+            border)."""
         import dlib
-        faces = self.detector(image, self.upsample)
-        if len(faces) == 0:
-            return None
+        image = np.ascontiguousarray(image)
         h, w = image.shape[:2]
-        centre = np.array([w / 2, h / 2])
+        scale = min(1.0, self.max_side / ((1 + 2 * pad) * max(h, w)))
+        small = image if scale == 1.0 else np.asarray(Image.fromarray(image).resize(
+            (max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR))
+        p = round(pad * max(small.shape[:2]))
+        seen = np.pad(small, ((p, p), (p, p), (0, 0))) if p else small
+        faces = self.detector(seen, self.upsample)
+        if len(faces) == 0:
+            return None, 0
+        centre = np.array([seen.shape[1] / 2, seen.shape[0] / 2])
         box = min(faces, key=lambda r: np.linalg.norm(
             np.array([(r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2]) - centre))
-        shape = self.predictor(image, dlib.rectangle(box.left(), box.top(), box.right(), box.bottom()))
-        p = np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], np.float64)
-        return np.stack([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]])
+        left, top, right, bottom = ((np.array([box.left(), box.top(), box.right(), box.bottom()]) - p)
+                                    / scale).round().astype(int).tolist()
+        shape = self.predictor(image, dlib.rectangle(left, top, right, bottom))
+        pts = np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], np.float64)
+        return np.stack([pts[36:42].mean(0), pts[42:48].mean(0), pts[30], pts[48], pts[54]]), len(faces)
+
+
+def pad_image(image: np.ndarray, pad: float) -> np.ndarray:
+    """`image` (H, W, 3) with a black border of `pad` x max(H, W) pixels on every side (what
+    `DlibLandmarker.detect(image, pad)` looks at; the centre-crop fallback crops it too)."""
+    p = round(pad * max(image.shape[:2]))
+    return np.pad(image, ((p, p), (p, p), (0, 0))) if p else image

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 
 class BadImageError(ValueError):
@@ -27,13 +27,13 @@ def _reason(e: Exception) -> str:
 
 def decode_image(data: bytes, source: str, size: int | None = None, fix: str = FOLDER_FIX) -> torch.Tensor:
     """Decode encoded bytes (JPEG/PNG/PGM...) to uint8 (3, H, W) RGB; greyscale is repeated to
-    3 channels. `size`: resize the shorter side to `size` and centre-crop a square.
-    `source` names the file (or the archive member / record) in error messages and `fix` says
-    what to do about it."""
+    3 channels and an EXIF orientation tag is applied (phone photos). `size`: resize the shorter
+    side to `size` and centre-crop a square. `source` names the file (or the archive member /
+    record) in error messages and `fix` says what to do about it."""
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
-            im = im.convert("RGB")
+            im = ImageOps.exif_transpose(im).convert("RGB")  # phone photos: upright as shown
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise BadImageError(f"cannot decode image {source}: {_reason(e)}. It is corrupt or truncated: "
                             f"{fix}.") from e

@@ -7,22 +7,21 @@ Recognition in Unconstrained Environments", UMass TR 07-49, 2007. View 1 (`pairs
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tarfile
 import time
 from dataclasses import dataclass, field
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from .aligner import align_faces
 from .archive import safe_extract, verify_checksum
 from .dataset import FaceDataset
 from .pairs import Pairs
 from .paths import default_cache_dir, find_lfw
+from .prepared import _attach, read_prepared, write_prepared
 from .staging import staged_folder
 
 # official md5s (vis-www.cs.umass.edu/lfw) and sha256s of the repacked CI copy (../shared/data)
@@ -86,20 +85,7 @@ def lfw_inventory(archive: str | Path) -> dict[str, int]:
     return {"images": len(hits), "identities": len({h[1] for h in hits})}
 
 
-_WORKER = {}
 _IMAGE_FIX = "the LFW archive is damaged: download lfw-deepfunneled.tgz again and prepare again"
-
-
-def _align_one(args):
-    path, sizes = args
-    from .align import DlibLandmarker, align, centre_crop
-    from .images import read_image
-    if "lm" not in _WORKER:
-        _WORKER["lm"] = DlibLandmarker()
-    img = read_image(path, fix=_IMAGE_FIX).permute(1, 2, 0).numpy()  # (H, W, 3) uint8
-    pts = _WORKER["lm"](img)
-    crops = [align(img, pts, s) if pts is not None else centre_crop(img, s) for s in sizes]
-    return crops, pts
 
 
 def prepare_lfw(source: str | Path | None = None, out: str | Path | None = None, workers: int | None = None,
@@ -140,16 +126,10 @@ def prepare_lfw(source: str | Path | None = None, out: str | Path | None = None,
         rel = [f.relative_to(folder).as_posix() for f in files]
         complete = wanted is None and limit is None
         dropped = _check_pairs(text_dir, {f: i for i, f in enumerate(rel)}, complete, out)  # before aligning
-        results = _align_all(files, sizes, workers, progress)
-        for k, s in enumerate(sizes):
-            arr = np.stack([r[0][k] for r in results]).transpose(0, 3, 1, 2)
-            np.save(tmp / f"images_{s}.npy", np.ascontiguousarray(arr))
+        aligned = align_faces(files, sizes, workers, progress, fix=_IMAGE_FIX, desc="align LFW")
         label_of = {p: i for i, p in enumerate(people)}
-        index = {"names": people, "files": rel, "labels": [label_of[f.parent.name] for f in files],
-                 "landmarks": [None if r[1] is None else r[1].tolist() for r in results],
-                 "fallbacks": [f for f, r in zip(rel, results) if r[1] is None], "complete": complete,
-                 "dropped_pairs": dropped, "seconds": round(time.time() - t0, 1), "sizes": list(sizes)}
-        (tmp / "index.json").write_text(json.dumps(index))
+        write_prepared(tmp, "lfw", aligned, rel, [label_of[f.parent.name] for f in files], people,
+                       complete=complete, dropped_pairs=dropped, seconds=round(time.time() - t0, 1))
         for fname in TEXT_FILES:
             shutil.copyfile(text_dir / fname, tmp / fname)
         load_lfw(tmp, image_size=sizes[0])  # it must load before it replaces `out`
@@ -185,18 +165,6 @@ def _check_pairs(text_dir: Path, index_of: dict, strict: bool, out: Path) -> dic
         return {attr: _pairs_for(text_dir / fname, index_of, strict)[1] for attr, fname in PAIRS_FILES.items()}
     except ValueError as e:
         raise ValueError(f"prepare lfw: {e} Nothing was changed in {out}.") from e
-
-
-def _align_all(files: list[Path], sizes, workers: int | None, progress: bool) -> list:
-    """`_align_one` over every file, in `workers` processes (default: all cores)."""
-    from tqdm import tqdm
-    workers = workers or os.cpu_count() or 1
-    jobs = [(str(f), tuple(sizes)) for f in files]
-    if workers > 1:
-        with Pool(workers) as pool:
-            return list(tqdm(pool.imap(_align_one, jobs, chunksize=16), total=len(jobs),
-                             desc="align LFW", disable=not progress))
-    return [_align_one(j) for j in tqdm(jobs, desc="align LFW", disable=not progress)]
 
 
 @dataclass
@@ -252,17 +220,8 @@ def load_lfw(root: str | Path | None = None, image_size: int = 112, mmap: bool =
         raise FileNotFoundError(f"load_lfw: {root} is not a prepared LFW folder (no index.json). Run "
                                 f"`python -m facecourse.data prepare lfw <folder with lfw-deepfunneled.tgz> "
                                 f"--out {root}` first.")
-    index = json.loads(index_file.read_text())
-    npy = root / f"images_{image_size}.npy"
-    if not npy.is_file():
-        raise FileNotFoundError(f"load_lfw: {npy} is missing; sizes prepared: {index['sizes']}. "
-                                "Prepare again with that size.")
-    images = torch.from_numpy(np.load(npy, mmap_mode="c" if mmap else None))  # "c": copy-on-write map
-    lm = np.array([[[np.nan, np.nan]] * 5 if p is None else p for p in index["landmarks"]], np.float32)
-    fb = set(index["fallbacks"])
-    meta = {"fallback": np.array([f in fb for f in index["files"]])}
-    ds = FaceDataset(images, index["labels"], index["names"], meta, name="lfw")
-    ds.files, ds.source_landmarks = index["files"], lm
+    index, images, meta = read_prepared(root, image_size, mmap, what="load_lfw")
+    ds = _attach(FaceDataset(images, index["labels"], index["names"], meta, name="lfw"), index, root)
     index_of = {f: i for i, f in enumerate(index["files"])}
     strict = bool(index["complete"])
     pairs = {attr: _pairs_for(root / fname, index_of, strict) for attr, fname in PAIRS_FILES.items()}
