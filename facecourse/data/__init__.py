@@ -1,19 +1,20 @@
 """facecourse.data: synthetic and real faces behind one interface (`FaceDataset`), pairs,
 identity splits, alignment and degradations. Taught in lesson 00 (data)."""
-from .age_pairs import all_age_gap_pairs, all_cross_age_pairs
+from .age_pairs import all_age_gap_pairs, all_cross_age_pairs, lag_pairs, young_adult_split
 from .align import ARCFACE_TEMPLATE, DlibLandmarker, align, centre_crop, pad_image, template, umeyama, warp
 from .aligner import AlignedFaces, align_faces
 from .archive import ChecksumError, safe_extract, verify_checksum
 from .att import load_att
 from .dataset import FaceDataset, contact_sheet, to_float
 from .degrade import blur, downsample, draw_mask, illumination, jpeg, mask_coverage
-from .folder import ImageFolderFaces
+from .folder import ImageFolderFaces, prepare_folder
 from .images import BadImageError, decode_image
 from .insightface import RecordIOReader, RestrictedUnpickler, UnsafePickleError, load_bin, load_rec
+from .lag import LAG, LFWOverlap, lag_inventory, lfw_overlap, load_lag, prepare_lag, split_people
 from .lfw import LFW, load_lfw, prepare_lfw, read_pairs, read_people
 from .noise import NOISE_KINDS, add_label_noise
 from .pairs import Pairs, make_cross_age_pairs, make_masked_pairs, make_pairs, split_by_identity
-from .paths import default_cache_dir, default_data_root, find_lfw
+from .paths import default_cache_dir, default_data_root, find_lag, find_lfw
 from .prepared import alignment_report, load_prepared_folder
 from .synthetic import ID_PARAMS, FactorRanges, SyntheticFaces, render_batch, sample_factors
 
@@ -28,6 +29,8 @@ __all__ = [
     "mask_coverage",
     "make_pairs", "prepare_lfw", "read_pairs", "read_people", "render_batch", "safe_extract",
     "sample_factors", "split_by_identity", "template", "to_float", "umeyama", "verify_checksum", "warp",
-    # one alignment pipeline and the prepared-folder format (issue 16)
-    "AlignedFaces", "align_faces", "alignment_report", "load_prepared_folder", "pad_image",
+    # one alignment pipeline, prepared folders, LAG (issues 16, 18)
+    "AlignedFaces", "LAG", "LFWOverlap", "align_faces", "alignment_report", "find_lag", "lag_inventory",
+    "lag_pairs", "lfw_overlap", "load_lag", "load_prepared_folder", "pad_image", "prepare_folder",
+    "prepare_lag", "split_people", "young_adult_split",
 ]

@@ -1,10 +1,11 @@
-"""`python -m facecourse.data prepare <name> <source> [--out DIR] [--workers N] [--limit N]
-[--no-verify] [--on-error raise|skip]` and `python -m facecourse.data contact-sheet [--out PNG]`
-(the README's picture of the synthetic faces).
+"""`python -m facecourse.data prepare <name> <source> [--out DIR] [--size 112 64] [--workers N]
+[--limit N] [--no-verify] [--on-error raise|skip] [--on-missing centre|skip] [--pad F]` and
+`python -m facecourse.data contact-sheet [--out PNG]` (the README's picture of the synthetic faces).
 
-`prepare` writes into a staging folder beside `--out` and replaces `--out` only once the new
-folder loads: a bad input leaves an earlier prepared folder as it was. Errors print one line
-and exit with status 2."""
+`prepare lfw|folder|lag` detect and align every face with one pipeline
+(`facecourse.data.align_faces`) and report the faces found. `prepare` writes into a staging
+folder beside `--out` and replaces `--out` only once the new folder loads: a bad input leaves
+an earlier prepared folder as it was. Errors print one line and exit with status 2."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-DATASETS = ("lfw", "att", "folder")
+DATASETS = ("lfw", "att", "folder", "lag")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,13 +24,22 @@ def main(argv: list[str] | None = None) -> int:
     prep.add_argument("name", choices=DATASETS, help="which data set")
     prep.add_argument("source", help="the downloaded archive or the folder holding it")
     prep.add_argument("--out", default=None, help="output folder (default: $FACECOURSE_CACHE/<name> "
-                                                  "or <repo>/.cache/facecourse/<name>)")
+                                                  "or <repo>/.cache/facecourse/<name>; a folder: "
+                                                  "<cache>/folders/<its name>)")
+    prep.add_argument("--size", type=int, nargs="+", default=None, metavar="S",
+                      help="crop sizes to write, images_<S>.npy (default: 112 64)")
     prep.add_argument("--workers", type=int, default=None, help="alignment processes (default: all cores)")
     prep.add_argument("--limit", type=int, default=None, help="only the first N identities (for a quick try)")
     prep.add_argument("--no-verify", action="store_true", help="skip checksum verification")
     prep.add_argument("--on-error", choices=("raise", "skip"), default=None,
                       help="folder only: stop at the first unreadable image or empty identity folder "
                            "(raise, the default) or leave it out and list it (skip)")
+    prep.add_argument("--on-missing", choices=("centre", "skip"), default=None,
+                      help="folder only: an image where no face is found becomes a centre crop "
+                           "(centre, the default; listed) or is left out (skip)")
+    prep.add_argument("--pad", type=float, default=None,
+                      help="folder, lag: black border added before face detection, as a fraction "
+                           "of the image's longer side (default: folder 0.25, lag 0.4)")
     sheet = sub.add_parser("contact-sheet", help="render a grid of synthetic faces into a picture")
     sheet.add_argument("--out", default="docs/synthetic_faces.jpg", help="the picture to write (.jpg or .png)")
     sheet.add_argument("--identities", type=int, default=6, help="rows: one identity each")
@@ -42,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         return contact_sheet(args)
     from .paths import default_cache_dir
     out = Path(args.out) if args.out else default_cache_dir() / args.name
+    if args.name == "folder" and not args.out:
+        out = default_cache_dir() / "folders" / Path(args.source).resolve().name
     problem = _check_prepare_args(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -50,13 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.name == "lfw":
             print(prepare_lfw_summary(args, out, t0))
+        elif args.name == "folder":
+            print(prepare_folder_summary(args, out, t0))
+        elif args.name == "lag":
+            print(prepare_lag_summary(args, out, t0))
         else:
             from .staging import prepare_images
-            ds = prepare_images(args.name, args.source, out, on_error=args.on_error or "raise")
+            ds = prepare_images(args.name, args.source, out, sizes=tuple(args.size or (112, 64)))
             print(f"prepared {len(ds)} images of {ds.num_classes} identities in {out} ({time.time() - t0:.0f} s)")
-            if getattr(ds, "skipped", None):
-                from .folder import describe_skipped
-                print(describe_skipped(ds.skipped))
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -65,26 +78,74 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_prepare_args(args) -> str | None:
     """What is wrong with the `prepare` options, in one line, or None."""
-    if args.on_error is not None and args.name != "folder":
-        return f"--on-error applies to `prepare folder` only, not `prepare {args.name}`"
+    for flag, value, kinds in (("--on-error", args.on_error, ("folder",)),
+                               ("--on-missing", args.on_missing, ("folder",)),
+                               ("--pad", args.pad, ("folder", "lag")), ("--limit", args.limit, ("lfw",))):
+        if value is not None and args.name not in kinds:
+            return (f"{flag} applies to `prepare {' / '.join(kinds)}` only, not `prepare {args.name}`")
     for flag, value in (("--workers", args.workers), ("--limit", args.limit)):
         if value is not None and value < 1:
             return f"{flag} must be at least 1, got {value}"
+    if args.size is not None and any(s < 8 for s in args.size):
+        return f"--size must be at least 8 pixels, got {' '.join(map(str, args.size))}"
+    if args.pad is not None and not 0 <= args.pad <= 2:
+        return f"--pad is a fraction of the image's longer side between 0 and 2, got {args.pad}"
     return None
 
 
 def prepare_lfw_summary(args, out: Path, t0: float) -> str:
     """Prepare LFW into `out` and say what came out, with the pairs `--limit` dropped."""
     from .lfw import load_lfw, prepare_lfw
-    prepare_lfw(args.source, out, workers=args.workers, limit=args.limit, verify=not args.no_verify)
-    lfw = load_lfw(out, image_size=112)
+    from .prepared import alignment_report
+    sizes = tuple(args.size or (112, 64))
+    prepare_lfw(args.source, out, workers=args.workers, limit=args.limit, verify=not args.no_verify, sizes=sizes)
+    lfw = load_lfw(out, image_size=sizes[0])
     text = (f"prepared {len(lfw.dataset)} images of {lfw.dataset.num_classes} people in {out} "
             f"({time.time() - t0:.0f} s; {len(lfw.fallbacks)} centre-crop fallbacks); "
-            f"View 2: {len(lfw.view2)} pairs in {lfw.view2.num_folds} folds, DevTest: {len(lfw.dev_test)}")
+            f"View 2: {len(lfw.view2)} pairs in {lfw.view2.num_folds} folds, DevTest: {len(lfw.dev_test)}\n"
+            + alignment_report(out))
     if any(lfw.dropped_pairs.values()):
         counts = ", ".join(f"{k} {n}" for k, n in lfw.dropped_pairs.items())
         text += f"\ndropped pairs that name people left out by --limit: {counts}"
     return text
+
+
+def prepare_folder_summary(args, out: Path, t0: float) -> str:
+    """Align a folder of photos into `out`; say what came out, the faces found and what was left out."""
+    from .folder import describe_skipped, prepare_folder
+    from .prepared import alignment_report, read_index
+    prepare_folder(args.source, out, sizes=tuple(args.size or (112, 64)), workers=args.workers,
+                   **({} if args.pad is None else {"pad": args.pad}),  # default: prepare_folder's
+                   on_missing=args.on_missing or "centre", on_error=args.on_error or "raise")
+    index = read_index(out)
+    lines = [f"prepared {len(index['labels'])} images of {len(index['names'])} identities in {out} "
+             f"({time.time() - t0:.0f} s)", alignment_report(index)]
+    if index["skipped"]:
+        lines.append(describe_skipped([tuple(s) for s in index["skipped"]]))
+    if index["identities_left_out"]:
+        lines.append(f"identities left out (no image kept): {', '.join(index['identities_left_out'][:10])}")
+    return "\n".join(lines)
+
+
+def prepare_lag_summary(args, out: Path, t0: float) -> str:
+    """Prepare LAG into `out`: images, people, young/adult, faces found, fallbacks, LFW overlap."""
+    from .lag import lfw_overlap, load_lag, prepare_lag
+    from .prepared import alignment_report
+    sizes = tuple(args.size or (112, 64))
+    prepare_lag(args.source, out, sizes=sizes, workers=args.workers, verify=not args.no_verify,
+                **({} if args.pad is None else {"pad": args.pad}))  # default: prepare_lag's
+    lag = load_lag(out, image_size=sizes[0])
+    young = int(lag.dataset.meta["young"].sum())
+    lines = [f"prepared {len(lag.dataset)} images ({young} young, {len(lag.dataset) - young} adult) of "
+             f"{len(lag.people)} people in {out} ({time.time() - t0:.0f} s)", alignment_report(out),
+             f"{len(lag.fallbacks)} centre-crop fallbacks (of the padded crop; meta['fallback'], index.json)"]
+    try:
+        overlap = lfw_overlap(lag)
+        lines.append(f"also LFW people: {len(overlap.devtrain)} DevTrain, {len(overlap.devtest)} DevTest "
+                     "(LAG.split keeps them out of LAG test / train)")
+    except FileNotFoundError:
+        lines.append("LFW's people lists not found: the LAG/LFW overlap is not checked here")
+    return "\n".join(lines)
 
 
 def contact_sheet(args) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 from .dataset import FaceDataset
 from .pairs import Pairs
 
-__all__ = ["all_cross_age_pairs", "all_age_gap_pairs"]
+__all__ = ["all_cross_age_pairs", "all_age_gap_pairs", "lag_pairs", "young_adult_split"]
 
 
 def _ages(dataset: FaceDataset) -> np.ndarray:
@@ -88,3 +88,58 @@ def all_age_gap_pairs(dataset: FaceDataset, min_gap: float = 0.0, max_gap: float
         return i + 1 + np.flatnonzero((gap >= min_gap) & (gap < max_gap))
 
     return _collect(dataset, row, folds, seed, "all_age_gap_pairs")
+
+
+# The seed report's cross-age protocol on real faces (LAG: meta["young"] marks the y/ photos).
+
+def _young_adult(dataset: FaceDataset, people, what: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(young (N,) bool, labels (N,), the label ids of `people` with young AND adult images)."""
+    if "young" not in dataset.meta:
+        raise ValueError(f"{what}: the data set has no meta['young'] (it has {sorted(dataset.meta)}); "
+                         "load LAG with facecourse.data.load_lag")
+    young, labels = np.asarray(dataset.meta["young"], bool), dataset.labels.numpy()
+    if people is None:
+        ids = range(dataset.num_classes)
+    else:
+        index = {n: i for i, n in enumerate(dataset.identity_names)}
+        missing = [p for p in people if p not in index]
+        if missing:
+            raise ValueError(f"{what}: {len(missing)} of the people asked for are not in the data set, "
+                             f"e.g. {missing[0]!r}")
+        ids = sorted(index[p] for p in people)
+    both = [int(c) for c in ids if (young & (labels == c)).any() and (~young & (labels == c)).any()]
+    return young, labels, both
+
+
+def young_adult_split(dataset: FaceDataset, people=None) -> tuple[np.ndarray, np.ndarray]:
+    """(probe indices, gallery indices) for Rank-1 across age: the young images of `people`
+    (names; None: everyone) as probes, their adult images as the gallery. People without both
+    a young and an adult image are left out (a probe needs its identity in the gallery)."""
+    young, labels, ids = _young_adult(dataset, people, "young_adult_split")
+    mine = np.isin(labels, ids)
+    return np.flatnonzero(mine & young), np.flatnonzero(mine & ~young)
+
+
+def lag_pairs(dataset: FaceDataset, people=None, seed: int = 0, folds: int = 10) -> Pairs:
+    """Cross-age verification pairs (the seed report's protocol on LAG), image a young and
+    image b adult in every pair: matched = every (young, adult) pair of one person, mismatched
+    = young of one person with adult of another, as many as matched in each of `folds`
+    identity-disjoint folds (people dealt at random by `seed`; all mismatched pairs of a fold
+    when it has fewer). `people`: names (None: everyone with young and adult images)."""
+    young, labels, ids = _young_adult(dataset, people, "lag_pairs")
+    if len(ids) < 2 * folds:
+        raise ValueError(f"lag_pairs: {len(ids)} people with young and adult images are too few for "
+                         f"{folds} identity-disjoint folds (need {2 * folds}: two per fold)")
+    rng = np.random.default_rng([seed, 19])
+    order = rng.permutation(ids)
+    rows = []  # (a, b, issame, fold)
+    for k in range(folds):
+        members = order[k::folds]
+        ys = {c: np.flatnonzero(young & (labels == c)) for c in members}
+        ad = {c: np.flatnonzero(~young & (labels == c)) for c in members}
+        pos = [(a, b) for c in members for a in ys[c] for b in ad[c]]
+        neg = np.array([(a, b) for c in members for d in members if d != c for a in ys[c] for b in ad[d]])
+        pick = neg[np.sort(rng.choice(len(neg), min(len(pos), len(neg)), replace=False))]
+        rows += [(a, b, True, k) for a, b in pos] + [(a, b, False, k) for a, b in pick]
+    a, b, same, fold = (np.array(c) for c in zip(*rows))
+    return Pairs(a, b, same, fold)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import stat
 import tarfile
+import zipfile
 from pathlib import Path, PurePosixPath
 
 
@@ -58,9 +60,29 @@ def _kind(member: tarfile.TarInfo) -> str:
     return f"special file (tar type {member.type!r})"
 
 
+def _safe_extract_zip(archive: Path, target: Path, members) -> list[str]:
+    """`safe_extract` for a .zip (e.g. the official LAG download): the same refusals."""
+    with zipfile.ZipFile(archive) as zf:
+        chosen = []
+        for info in zf.infolist():
+            kind = stat.S_IFMT(info.external_attr >> 16)  # unix file type; 0 when the zip records none
+            fake = tarfile.TarInfo(info.filename)
+            fake.type = (tarfile.DIRTYPE if info.is_dir() or kind == stat.S_IFDIR else
+                         tarfile.REGTYPE if kind in (0, stat.S_IFREG) else
+                         {stat.S_IFLNK: tarfile.SYMTYPE, stat.S_IFIFO: tarfile.FIFOTYPE,
+                          stat.S_IFCHR: tarfile.CHRTYPE}.get(kind, tarfile.BLKTYPE))
+            _check_member(fake, archive)
+            if members is None or members(info.filename):
+                chosen.append(info)
+        target.mkdir(parents=True, exist_ok=True)
+        for info in chosen:
+            zf.extract(info, target)
+    return [i.filename for i in chosen if not i.is_dir()]
+
+
 def safe_extract(archive: str | Path, target: str | Path, members=None) -> list[str]:
-    """Extract a tar(.gz) into `target` with tarfile's "data" filter, after refusing any member
-    with an absolute path, '..', a link, or a type other than regular file or folder (devices,
+    """Extract a tar(.gz) (with tarfile's "data" filter) or a .zip into `target`, after refusing
+    any member with an absolute path, '..', a link, or a type other than regular file or folder (devices,
     FIFOs). Every member is checked before anything is written, so a refused archive leaves
     `target` untouched. `members`: optional predicate on member names. Returns the extracted
     file names."""
@@ -68,6 +90,8 @@ def safe_extract(archive: str | Path, target: str | Path, members=None) -> list[
     if not archive.is_file():
         raise FileNotFoundError(f"archive {archive} does not exist; check the path you passed.")
     try:
+        if zipfile.is_zipfile(archive):
+            return _safe_extract_zip(archive, target, members)
         with tarfile.open(archive) as tar:
             chosen = []
             for m in tar.getmembers():
@@ -76,7 +100,7 @@ def safe_extract(archive: str | Path, target: str | Path, members=None) -> list[
                     chosen.append(m)
             target.mkdir(parents=True, exist_ok=True)
             tar.extractall(target, members=chosen, filter="data")
-    except (tarfile.ReadError, EOFError, OSError) as e:
+    except (tarfile.ReadError, zipfile.BadZipFile, EOFError, OSError) as e:
         if isinstance(e, FileNotFoundError):
             raise
         raise ValueError(f"cannot read archive {archive} ({e}); it is truncated or not a tar file: "

@@ -29,6 +29,23 @@ def find_lfw() -> Path | None:
     return None
 
 
+# where a LAG download may lie in the data root: the CI copy, the official zips, an extracted folder
+LAG_CANDIDATES = ("lag-dev.tgz", "lag.tgz", "LAG.zip", "lag.zip", "lag")
+
+
+def find_lag() -> Path | None:
+    """The LAG download (`lag-dev.tgz`, the official zip, or an extracted `lag/` folder of
+    `<person>/` and `<person>/y/` images) in the data root, or None if absent."""
+    root = default_data_root()
+    if root is None:
+        return None
+    for name in LAG_CANDIDATES:
+        cand = root / name
+        if cand.is_file() or (cand.is_dir() and any(cand.glob("*/y"))):
+            return cand
+    return None
+
+
 def default_cache_dir() -> Path:
     """Where prepared data sets go: $FACECOURSE_CACHE, else `<repo>/.cache/facecourse`."""
     env = os.environ.get("FACECOURSE_CACHE")

@@ -99,17 +99,18 @@ def staged_folder(out: str | Path, carry: tuple[str, ...] = ()):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def prepare_images(name: str, source: str | Path, out: str | Path, sizes=(112, 64), on_error: str = "raise"):
-    """`prepare att` / `prepare folder`: write `images_<size>.npy` (uint8 (N, 3, S, S)) and
-    `labels.npy` into `out` through a staging folder. Returns the last size's FaceDataset
-    (for a folder its `skipped` lists what `on_error="skip"` left out)."""
+def prepare_images(name: str, source: str | Path, out: str | Path, sizes=(112, 64)):
+    """`prepare att`: write `images_<size>.npy` (uint8 (N, 3, S, S), centre crops) and `labels.npy`
+    into `out` through a staging folder. Returns the last size's FaceDataset. (`prepare folder`
+    aligns instead: `facecourse.data.folder.prepare_folder`.)"""
     import numpy as np
 
     from .att import load_att
-    from .folder import ImageFolderFaces
+    if name != "att":
+        raise ValueError(f"prepare_images: only 'att' is prepared by centre crops, not {name!r}.")
     with staged_folder(out) as tmp:
         for size in sizes:
-            ds = load_att(source, size) if name == "att" else ImageFolderFaces(source, size, on_error=on_error)
+            ds = load_att(source, size)
             np.save(tmp / f"images_{size}.npy", ds.images.numpy())
             np.save(tmp / "labels.npy", ds.labels.numpy())
         labels = np.load(tmp / "labels.npy")

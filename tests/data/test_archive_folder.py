@@ -151,3 +151,26 @@ def test_image_folder_with_nothing_readable(tmp_path):
     (tmp_path / "ann" / "0.jpg").write_bytes(b"broken")
     with pytest.raises(ValueError, match=r"no readable image under .* \(1 skipped\)"):
         ImageFolderFaces(tmp_path, 16, on_error="skip")
+
+
+def test_safe_extract_reads_zips_with_the_same_refusals(tmp_path):
+    import stat
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "ok.zip", "w") as zf:
+        zf.writestr("LAG/ann/a.png", b"adult")
+        zf.writestr("LAG/ann/y/b.png", b"young")
+    got = safe_extract(tmp_path / "ok.zip", tmp_path / "out", lambda n: "/y/" in n)
+    assert got == ["LAG/ann/y/b.png"] and (tmp_path / "out/LAG/ann/y/b.png").read_bytes() == b"young"
+    assert not (tmp_path / "out/LAG/ann/a.png").exists()
+    with zipfile.ZipFile(tmp_path / "evil.zip", "w") as zf:
+        zf.writestr("LAG/ok.png", b"ok")
+        zf.writestr("../evil.txt", b"evil")
+    with pytest.raises(ValueError, match=r"evil.zip: member '../evil.txt' would be written outside"):
+        safe_extract(tmp_path / "evil.zip", tmp_path / "out2")
+    assert not (tmp_path / "out2").exists() and not (tmp_path / "evil.txt").exists()
+    with zipfile.ZipFile(tmp_path / "link.zip", "w") as zf:
+        info = zipfile.ZipInfo("LAG/link")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(ValueError, match="'LAG/link' is a link"):
+        safe_extract(tmp_path / "link.zip", tmp_path / "out3")
