@@ -55,7 +55,7 @@ def test_pairs_errors():
     with pytest.raises(ValueError, match="one entry per pair"):
         Pairs([0, 1], [1], [True], [0])
     with pytest.raises(ValueError, match=r"num_pairs=19 is too few for 10 folds \(need at least 20: one "
-                                         "matched and one mismatched pair in each fold\)"):
+                                         r"matched and one mismatched pair in each fold\)"):
         make_pairs(fake(), 19)
 
 
