@@ -59,8 +59,9 @@ def jpeg(images: torch.Tensor, quality) -> torch.Tensor:
     return out[0] if single else out
 
 
-def _resample(x: torch.Tensor, sizes: np.ndarray) -> torch.Tensor:
-    """Float (B, 3, H, W): down to sizes[i] px (area average) and back up (bilinear)."""
+def resample_float(x: torch.Tensor, sizes: np.ndarray) -> torch.Tensor:
+    """Float (B, 3, H, W): down to sizes[i] px (area average) and back up (bilinear); also
+    `facecourse.models.RandomLowResolution`'s, so training and test low resolution agree."""
     H = x.shape[-1]
     out = x.clone()
     sizes = np.clip(np.round(sizes).astype(int), 2, H)
@@ -77,7 +78,7 @@ def downsample(images: torch.Tensor, size) -> torch.Tensor:
     s = _per_image(size, len(x))
     if (s < 2).any():
         raise ValueError(f"downsample: size must be at least 2 px, got {s.min()}.")
-    out = _resample(x.float(), s).round().clamp(0, 255).to(torch.uint8)
+    out = resample_float(x.float(), s).round().clamp(0, 255).to(torch.uint8)
     return out[0] if single else out
 
 

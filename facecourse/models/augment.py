@@ -1,4 +1,14 @@
-"""Input degradations as modules: active in training, the identity in eval.
+"""Training-time augmentation, all of it: the batch flip and jitter that `fit` applies, and
+input degradations as modules (active in training, the identity in eval).
+
+- `flip_mask` / `flip` / `jitter` (every lesson's run; zoom/shift/colour jitter in the LFW
+  track and lesson 11): float batches in [-1, 1], the random draws a slice of one global draw
+  seeded by (seed, step), so the same for any world size and for a resumed run;
+- `RandomLowResolution` (lesson 08's A-SKD student) and `RandomFaceMask` (lesson 10's masked
+  training): modules put in front of a student backbone.
+
+Test-time degradations of uint8 images are `facecourse.data.degrade` (lessons 05, 10, 11);
+`RandomLowResolution` uses its resampler, so train and test low resolution are the same maths.
 
 `fit` feeds one batch to the backbone and the same batch to a teacher or an extra loss. When a
 student must see a *degraded* copy (A-SKD: low resolution; masked-face training: a mask) while
@@ -11,7 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+
+from facecourse.data.degrade import resample_float
 
 
 class _StepRandom(nn.Module):
@@ -48,10 +61,9 @@ class RandomLowResolution(_StepRandom):
     def forward(self, images: Tensor) -> Tensor:
         if not self.training:
             return images
-        from facecourse.data.degrade import _resample  # the one resampler of data.downsample
         rng, hit = self._draw(len(images))
         sizes = np.where(hit, rng.choice(self.sizes, len(images)), images.shape[-1])
-        return _resample(images, sizes)  # (B, 3, H, W)
+        return resample_float(images, sizes)  # (B, 3, H, W): the resampler of data.downsample
 
     def extra_repr(self) -> str:
         return f"sizes={self.sizes}, p={self.p}, seed={self.seed}"
@@ -92,3 +104,42 @@ class RandomFaceMask(_StepRandom):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, seed={self.seed}, landmarks={'template' if self.landmarks is None else 'given'}"
+
+
+def flip_mask(seed: int, step: int, global_batch: int, lo: int, n: int) -> torch.Tensor:
+    """Which of this process's n images to mirror at `step`: a slice of a global draw, so the
+    augmentation is the same for any world size and for a resumed run."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    return (torch.rand(global_batch, generator=g) < 0.5)[lo:lo + n]
+
+
+def flip(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mirror the images where `mask` is True (B, 3, H, W); out of place."""
+    mask = mask.to(images.device).view(-1, 1, 1, 1)
+    return torch.where(mask, images.flip(-1), images)
+
+
+def jitter(images: torch.Tensor, seed: int, step: int, global_batch: int, lo: int,
+           scale: float = 0.0, shift: float = 0.0, color: float = 0.0) -> torch.Tensor:
+    """Random zoom, shift, contrast and brightness of float images (B, 3, H, W) in [-1, 1].
+
+    Per image, u ~ U[-1, 1) five times: zoom by 1 + scale * u0 about the centre, shift by
+    (shift * u1, shift * u2) of the side (edges reflected), then x * (1 + color * u3) +
+    color * u4, clamped to [-1, 1]. Like `flip_mask`, the draws are a slice of one global draw
+    seeded by (seed, step): the same for any world size and for a resumed run."""
+    n = images.shape[0]
+    g = torch.Generator().manual_seed(seed * 1_000_003 + step + 500_009)  # not flip_mask's stream
+    u = (torch.rand(global_batch, 5, generator=g) * 2 - 1)[lo:lo + n].to(images.device)  # (n, 5)
+    out = images
+    if scale > 0 or shift > 0:
+        theta = torch.zeros(n, 2, 3, device=images.device)  # output (x, y, 1) -> input (x, y)
+        theta[:, 0, 0] = theta[:, 1, 1] = 1 / (1 + scale * u[:, 0])  # > 1 zooms out
+        theta[:, :, 2] = 2 * shift * u[:, 1:3]  # normalized coordinates span 2 per side
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        out = F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="reflection",
+                            align_corners=False).to(images.dtype)
+    if color > 0:
+        contrast = (1 + color * u[:, 3]).view(-1, 1, 1, 1)
+        brightness = (color * u[:, 4]).view(-1, 1, 1, 1)
+        out = (out * contrast + brightness).clamp(-1.0, 1.0)
+    return out

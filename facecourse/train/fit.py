@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from facecourse.models.augment import flip, flip_mask, jitter
 from facecourse.models.outputs import split_output
 
 from . import build, distributed
@@ -295,18 +296,18 @@ class _Batches:
                 idx, batch = (item, None) if self.loader is None else item
                 idx = torch.as_tensor(idx)  # (b,) or (b, 2) pairs
                 parts = [idx] if not self.pairs else [idx[:, 0], idx[:, 1]]
-                mask = build.flip_mask(cfg.seed, s, cfg.batch_size, lo, self.per_rank) \
+                mask = flip_mask(cfg.seed, s, cfg.batch_size, lo, self.per_rank) \
                     if cfg.data.augment else None
                 if self.loader is None:
                     ims = [self.images_u8[i].to(self.device, non_blocking=True) for i in parts]
                     lbs = [self.labels[i].to(self.device, non_blocking=True) for i in parts]
-                    ims = [build.to_float(x if mask is None else build.flip(x, mask)) for x in ims]
+                    ims = [build.to_float(x if mask is None else flip(x, mask)) for x in ims]
                 else:
                     batch = [t.to(self.device, non_blocking=True) for t in batch]
                     ims, lbs = (batch[:2], batch[3:]) if self.pairs else (batch[:1], batch[1:])
-                    ims = [x if mask is None else build.flip(x, mask) for x in ims]
+                    ims = [x if mask is None else flip(x, mask) for x in ims]
                 if self.use_jitter:
-                    ims = [build.jitter(x, cfg.seed + k, s, cfg.batch_size, lo, **self.jitters)
+                    ims = [jitter(x, cfg.seed + k, s, cfg.batch_size, lo, **self.jitters)
                            for k, x in enumerate(ims)]
                 index = torch.cat(parts).to(self.device, non_blocking=True) if self.by_index else None
                 yield Batch([x.contiguous(memory_format=self.memory_format) for x in ims], lbs, index)

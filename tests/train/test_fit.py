@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from facecourse.losses import create_head
 from facecourse.models import create_backbone
 from facecourse.train import TrainingDiverged, fit
-from facecourse.train.build import flip, flip_mask
+from facecourse.models.augment import flip, flip_mask
 
 from _train_tiny import NoBatchNorm, NoImages, tiny_config, tiny_faces
 

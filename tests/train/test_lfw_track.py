@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from facecourse.train import TrainConfig, fit, get_recipe, run_key
-from facecourse.train.build import jitter
+from facecourse.models.augment import jitter
 from facecourse.train.config import apply_overrides, validate
 
 from _train_tiny import tiny_config, tiny_faces
