@@ -22,9 +22,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
-import torch
-
-__all__ = ["Profile", "get_profile", "list_profiles", "resolve_device"]
+__all__ = ["Profile", "get_profile", "list_profiles"]
 
 
 @dataclass(frozen=True)
@@ -42,19 +40,12 @@ class Profile:
     lr: float                # base learning rate of the lessons' SGD recipe
     difficulty: float        # synthetic-face difficulty knob in [0, 1]
     device: str              # "cpu" or "cuda"
-    amp: str                 # "off" | "bf16" | "fp16" | "auto"
+    amp: str                 # "off" | "bf16" | "fp16" | "auto" (fit resolves "auto")
     workers: int             # DataLoader worker processes
     strict: bool             # True: lesson claims must hold as stated; False: loose checks
 
     def asdict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def resolve_device(device: str = "auto") -> str:
-    """'auto' -> 'cuda' when a GPU is present, else 'cpu'."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 _PROFILES: dict[str, dict] = {
@@ -95,7 +86,7 @@ def get_profile(name: str = "laptop", **overrides) -> Profile:
     unknown = set(fields) - {f.name for f in dataclasses.fields(Profile)}
     if unknown:
         raise TypeError(f"get_profile(): unknown field(s) {sorted(unknown)}")
-    fields["device"] = resolve_device(fields["device"])
-    if fields["amp"] == "auto":
-        fields["amp"] = "fp16" if fields["device"] == "cuda" else "off"
+    from facecourse.train.distributed import resolve_device  # the one resolver, also fit's
+    fields["device"] = resolve_device(fields["device"]).type  # "cuda" or "cpu"
+    # amp "auto" stays "auto": fit resolves it (fp16 on CUDA, off on CPU), in one place
     return Profile(name=name, **fields)

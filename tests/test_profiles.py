@@ -22,9 +22,10 @@ def test_cpu_profiles_stay_on_cpu_and_gpu_picks_cuda_when_present(monkeypatch):
     import torch
     assert get_profile("smoke").device == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert get_profile("gpu").device == "cpu" and get_profile("gpu").amp == "off"
+    assert get_profile("gpu").device == "cpu" and get_profile("gpu").amp == "auto"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert get_profile("gpu").device == "cuda" and get_profile("gpu").amp == "fp16"
+    assert get_profile("gpu").device == "cuda" and get_profile("gpu").amp == "auto"  # fit: fp16
+    assert get_profile("laptop").amp == "off"
 
 
 def test_overrides_and_env_override(monkeypatch):
