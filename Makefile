@@ -44,6 +44,7 @@ course: install
 # The notebooks run twice: through papermill (tests/notebooks, parameters injected) and through
 # nbval (`--nbval-lax solutions`, profile from FACECOURSE_PROFILE since nbval takes no parameters).
 test: install browser
+	$(BIN)/python -m facecourse.data prepare-real --profile smoke
 	FACECOURSE_PROFILE=smoke $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax tests solutions
 
 # Headless Chromium for the widget test in a real browser (Debian's package; Playwright drives it).

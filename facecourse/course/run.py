@@ -3,7 +3,10 @@
 Each notebook of ``solutions/`` runs in a fresh kernel with ``PROFILE`` (and optionally
 ``SEED``) injected into its ``parameters`` cell. The executed copies land in
 ``runs/<timestamp>/`` beside ``summary.json``, which holds, per notebook, its wall seconds, its
-status and every figure it published with :func:`facecourse.report`. Each notebook runs on the
+status and every figure it published with :func:`facecourse.report`. Before the lessons, the
+real face sets found in the data root are prepared once for the profile
+(`facecourse.data.prepare_real`; its timings are in ``summary["real_data"]``), so every
+lesson's "Real faces" section runs. Each notebook runs on the
 patient papermill engine of `facecourse.course.engine`.
 """
 from __future__ import annotations
@@ -73,6 +76,10 @@ def run_course(profile: str = "laptop", only: list[str] | None = None, seed: int
                     "cpus": os.cpu_count()},
         "notebooks": {},
     }
+    from facecourse.data import prepare_real
+    t0 = time.perf_counter()  # real faces found in the data root are prepared once, timed apart
+    summary["real_data"] = prepare_real(profile, progress=sys.stderr.isatty())
+    summary["real_data_seconds"] = round(time.perf_counter() - t0, 2)
     total = time.perf_counter()
     for i, path in enumerate(paths, 1):
         print(f"[{i}/{len(paths)}] {path.stem} (profile {profile}) ...", flush=True)

@@ -16,6 +16,7 @@ from .noise import NOISE_KINDS, add_label_noise
 from .pairs import Pairs, make_cross_age_pairs, make_masked_pairs, make_pairs, split_by_identity
 from .paths import default_cache_dir, default_data_root, find_lag, find_lfw
 from .prepared import alignment_report, load_prepared_folder
+from .real import load_real, prepare_real, real_ready, real_root
 from .synthetic import ID_PARAMS, FactorRanges, SyntheticFaces, render_batch, sample_factors
 
 __all__ = [
@@ -33,4 +34,6 @@ __all__ = [
     "AlignedFaces", "LAG", "LFWOverlap", "align_faces", "alignment_report", "find_lag", "lag_inventory",
     "lag_pairs", "lfw_overlap", "load_lag", "load_prepared_folder", "pad_image", "prepare_folder",
     "prepare_lag", "split_people", "young_adult_split",
+    # real faces for the lessons, prepared once (issue 18)
+    "load_real", "prepare_real", "real_ready", "real_root",
 ]

@@ -1,5 +1,7 @@
 """`python -m facecourse.data prepare <name> <source> [--out DIR] [--size 112 64] [--workers N]
 [--limit N] [--no-verify] [--on-error raise|skip] [--on-missing centre|skip] [--pad F]` and
+`python -m facecourse.data prepare-real [--profile smoke|laptop|gpu]` (every real set found in
+the data root, prepared once for the lessons; what `make course` and `make test` run) and
 `python -m facecourse.data contact-sheet [--out PNG]` (the README's picture of the synthetic faces).
 
 `prepare lfw|folder|lag` detect and align every face with one pipeline
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     prep.add_argument("--pad", type=float, default=None,
                       help="folder, lag: black border added before face detection, as a fraction "
                            "of the image's longer side (default: folder 0.25, lag 0.4)")
+    real = sub.add_parser("prepare-real", help="prepare every real set found in FACECOURSE_DATA "
+                                               "(or ../shared/data) for a profile's lessons")
+    real.add_argument("--profile", default="laptop", help="smoke prepares a small slice of LFW")
+    real.add_argument("--workers", type=int, default=None, help="alignment processes")
     sheet = sub.add_parser("contact-sheet", help="render a grid of synthetic faces into a picture")
     sheet.add_argument("--out", default="docs/synthetic_faces.jpg", help="the picture to write (.jpg or .png)")
     sheet.add_argument("--identities", type=int, default=6, help="rows: one identity each")
@@ -50,6 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "contact-sheet":
         return contact_sheet(args)
+    if args.command == "prepare-real":
+        from .real import prepare_real
+        try:
+            prepare_real(args.profile, workers=args.workers, progress=sys.stderr.isatty())
+        except (FileNotFoundError, ValueError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
     from .paths import default_cache_dir
     out = Path(args.out) if args.out else default_cache_dir() / args.name
     if args.name == "folder" and not args.out:

@@ -16,7 +16,8 @@ def _notebook(path, body):
     nbformat.write(nb, path)
 
 
-def test_summary_records_seconds_metrics_and_failures(tmp_path, capsys):
+def test_summary_records_seconds_metrics_and_failures(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FACECOURSE_DATA", str(tmp_path / "no-data"))  # no real set to prepare
     src = tmp_path / "solutions"
     src.mkdir()
     _notebook(src / "00_ok.ipynb", "from facecourse import report\nreport(profile=PROFILE, x=1.5)")
@@ -30,3 +31,6 @@ def test_summary_records_seconds_metrics_and_failures(tmp_path, capsys):
     assert (out / "00_ok.ipynb").is_file() and (out / "01_bad.ipynb").is_file()
     printed = capsys.readouterr().out
     assert "[1/2] 00_ok" in printed and "FAILED: ['01_bad']" in printed
+    assert printed.count("no real face data found") == 1  # said once, before the lessons
+    assert summary["real_data"] == {"lfw": {"status": "missing"}, "lag": {"status": "missing"}}
+    assert summary["real_data_seconds"] >= 0
