@@ -107,6 +107,7 @@ def prepare_real(profile="laptop", progress: bool = True, workers: int | None = 
         root = real_root(name, profile)
         if real_ready(name, profile, 64) and real_ready(name, profile, 112):
             status[name] = {"status": "ready", "root": str(root)}
+            print(f"{name}: prepared already ({root})")
             continue
         t0, cpu0 = time.perf_counter(), _cpu_seconds()
         if name == "lfw":
