@@ -37,3 +37,8 @@ __all__ = [
     # real faces for the lessons, prepared once (issue 18)
     "load_real", "prepare_real", "real_ready", "real_root",
 ]
+from .lesson_faces import (TEST_FIRST_IDENTITY, LessonLFW, closed_set_faces, lesson_faces,  # noqa: E402
+                           lesson_lfw, split_by_photo, test_people, train_people)
+
+__all__ += ["TEST_FIRST_IDENTITY", "LessonLFW", "closed_set_faces", "lesson_faces", "lesson_lfw",
+            "split_by_photo", "test_people", "train_people"]  # the lessons' standard people (issue 15)
