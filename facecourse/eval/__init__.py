@@ -7,6 +7,9 @@ from .clustering import (
     ari, bcubed_f, choose_k, cluster_agglomerative, cluster_kmeans, cluster_threshold, nmi,
     pairwise_prf,
 )
+from .calibration import (
+    calibrate, calibrate_lfw, calibration_record, rates_at, synthetic_held_out,
+)
 from .closed_set import closed_set_accuracy, predict_classes
 from .embedding_cache import (
     cached_embeddings, data_key, dlib_cache_path, dlib_embeddings, lfw_needed,
@@ -34,4 +37,5 @@ __all__ = [
     "nmi", "ari", "pairwise_prf", "bcubed_f",
     "closed_set_accuracy", "predict_classes", "class_spread", "class_centres", "centre_similarity",
     "gallery_probe_scores", "degradation_curves",
+    "calibrate", "calibrate_lfw", "calibration_record", "rates_at", "synthetic_held_out",
 ]
