@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .config import TrainConfig, apply_overrides, parse_sets
 from .recipes import RECIPES, get_recipe
 
@@ -79,11 +81,14 @@ def _run_config(out: Path) -> dict:
     return load_checkpoint(ckpt)["config"]
 
 
-def train_and_evaluate(cfg: TrainConfig, command: str = ""):
-    """Build the run's teacher, `fit`, and on LFW evaluate View 1: (FitResult, metrics or None).
+def train_and_evaluate(cfg: TrainConfig, command: str = "", recipe: str = ""):
+    """Build the run's teacher, `fit`, evaluate and calibrate: (FitResult, LFW metrics or None).
 
-    The metrics (`facecourse.eval.view1_metrics` plus the training time) are also written to
-    out_dir/devtest.json, with `command` and the machine."""
+    On LFW: View 1 (`facecourse.eval.view1_metrics`, plus the training time) into
+    out_dir/devtest.json, with `command` and the machine. Then `model_card.json` beside the
+    checkpoint (`facecourse.models.card`), with thresholds at FAR 1e-2/1e-3/1e-4 calibrated on
+    every pair of the LFW DevTrain people (never DevTest) or, for synthetic data, of held-out
+    synthetic people (another seed); other data get a card without thresholds."""
     import platform
 
     from .fit import fit
@@ -97,22 +102,44 @@ def train_and_evaluate(cfg: TrainConfig, command: str = ""):
     t0, cpu0 = time.perf_counter(), time.process_time()
     result = fit(cfg, train_set, teacher=teacher)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    if cfg.data.source != "lfw" or int(os.environ.get("RANK", "0")) != 0:
+    if int(os.environ.get("RANK", "0")) != 0:
         return result, None
     import torch
 
-    from facecourse.data import load_lfw
-    from facecourse.eval import evaluate_view1
-    lfw = load_lfw(cfg.data.root or None, image_size=cfg.model.image_size)
-    metrics = evaluate_view1(result.backbone, lfw)
-    metrics.update(train_minutes=round(wall / 60, 2), train_process_cpu_minutes=round(cpu / 60, 2),
-                   steps=result.history[-1]["step"] if result.history else 0,
-                   threads=torch.get_num_threads(), device=str(next(result.backbone.parameters()).device),
-                   command=command, machine=f"{platform.machine()} {os.cpu_count()} cpus, "
-                                            f"Python {platform.python_version()}",
-                   date=time.strftime("%Y-%m-%d"))
-    if result.out_dir is not None:
-        (result.out_dir / "devtest.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    from facecourse import eval as ev
+    config = cfg.to_dict()
+    steps = result.history[-1]["step"] if result.history else 0
+    metrics = calibration = counts = None
+    evaluation = {}
+    if cfg.data.source == "lfw":
+        from facecourse.data import load_lfw
+        lfw = load_lfw(cfg.data.root or None, image_size=cfg.model.image_size)
+        # every image once, flipped as evaluate_view1 does: View 1 and the calibration share them
+        emb = ev.embed(result.backbone, lfw.dataset.images, flip=True)  # (N, D)
+        metrics = {**ev.view1_metrics(emb, lfw), "flip": True}
+        metrics.update(train_minutes=round(wall / 60, 2), train_process_cpu_minutes=round(cpu / 60, 2),
+                       steps=steps, threads=torch.get_num_threads(),
+                       device=str(next(result.backbone.parameters()).device),
+                       command=command, machine=f"{platform.machine()} {os.cpu_count()} cpus, "
+                                                f"Python {platform.python_version()}",
+                       date=time.strftime("%Y-%m-%d"))
+        if result.out_dir is not None:
+            (result.out_dir / "devtest.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        calibration = ev.calibrate_lfw(emb, lfw, trained_on_devtrain=True)
+        evaluation = {"LFW View 1 (threshold from the DevTrain pairs, accuracy on the DevTest pairs)": {
+            k: metrics[k] for k in ("acc", "threshold", "acc_cv", "auc", "eer", "tar@far=1e-2",
+                                    "far_resolution", "n_pairs", "n_devtrain_pairs", "flip", "date")}}
+        train_idx = lfw.devtrain_indices()
+        counts = (len(train_idx), len(np.unique(lfw.dataset.labels.numpy()[train_idx])))
+    elif cfg.data.source == "synthetic":
+        faces, what = ev.synthetic_held_out(config["data"], cfg.model.image_size)
+        emb = ev.embed(result.backbone, faces, flip=True)
+        calibration = ev.calibration_record(emb, faces.labels, what)
+    if result.checkpoint_path is not None and result.checkpoint_path.is_file():
+        from facecourse.models.card import make_card, training_data, training_section, write_card
+        training = training_section(config, training_data(config, counts), recipe, command, steps)
+        card = make_card(config, result.checkpoint_path, result.backbone, training, evaluation, calibration)
+        write_card(card, result.checkpoint_path)
     return result, metrics
 
 
@@ -138,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = build_config(args)
         command = "python -m facecourse train " + " ".join(argv if argv is not None else sys.argv[1:])
-        result, metrics = train_and_evaluate(cfg, command)
+        result, metrics = train_and_evaluate(cfg, command, args.recipe or "")
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -154,7 +181,13 @@ def main(argv: list[str] | None = None) -> int:
               f"accuracy {metrics['acc']:.4f}, AUC {metrics['auc']:.4f}, TAR@FAR=1e-2 "
               f"{metrics['tar@far=1e-2']:.4f} (10-fold inside DevTest: {metrics['acc_cv']:.4f}); "
               f"{metrics['train_minutes']:.1f} min of training; {result.out_dir}/devtest.json")
+    if int(os.environ.get("RANK", "0")) == 0 and result.checkpoint_path is not None:
+        from facecourse.models.card import card_path
+        if card_path(result.checkpoint_path).is_file():
+            from facecourse.models.card import card_summary
+            print(card_summary(card_path(result.checkpoint_path)))
     return 0
+
 
 
 def export_onnx_main(argv: list[str] | None = None) -> int:
@@ -169,20 +202,41 @@ def export_onnx_main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from facecourse.models.card import (
+        card_for_checkpoint, card_path, check_card_fits, how_to_calibrate, make_card, sci,
+    )
+
     from .export import backbone_from_checkpoint, export_onnx, onnx_embeddings
 
+    notes = []
     try:
         backbone, cfg = backbone_from_checkpoint(args.checkpoint)
+        if card_path(args.checkpoint).is_file():
+            card = card_for_checkpoint(args.checkpoint)
+            check_card_fits(card, cfg, backbone, str(args.checkpoint))  # a stale card is refused
+        else:  # the pipeline from the config, no thresholds
+            card = make_card(cfg, args.checkpoint, backbone)
+            notes.append(f"{card_path(args.checkpoint)} is missing: the ONNX file carries a card without "
+                         f"thresholds, so verify/search cannot decide with it. Make one with "
+                         f"{how_to_calibrate(args.checkpoint)}, then export again")
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     model = cfg["model"]  # the run's model config, as saved
     size = args.image_size or model["image_size"]
-    path = export_onnx(backbone, args.out, size, opset=args.opset)
+    if size != card.input_size:
+        notes.append(f"exported at {size}x{size}, but the model trained on {card.input_size}x"
+                     f"{card.input_size} crops (its card's \"input_size\"): verify and search refuse this file")
+    path = export_onnx(backbone, args.out, size, opset=args.opset, card=card)
     images = torch.rand(4, 3, size, size) * 2 - 1
     with torch.no_grad():
         expected = backbone(images).numpy()
     diff = abs(onnx_embeddings(path, images) - expected).max() / max(abs(expected).max(), 1e-12)
+    cal = card.calibration
+    print(f"model card in its metadata_props: {len(card.to_dict())} fields"
+          + (f", thresholds at FAR {', '.join(sci(t.far) for t in cal.thresholds)}" if cal else ", no thresholds"))
     print(f"wrote {path} ({model['backbone']}, {size}x{size} -> {expected.shape[1]}); "
           f"onnxruntime vs torch: max |diff| / max |embedding| = {diff:.2e}")
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
     return 0
