@@ -1,4 +1,4 @@
-"""`python -m facecourse <command>`: train, eval, export-onnx, course, exercises."""
+"""`python -m facecourse <command>`: train, eval, export-onnx, verify, search, course, exercises."""
 from __future__ import annotations
 
 import importlib
@@ -9,6 +9,8 @@ COMMANDS = {
     "train": ("facecourse.train.cli", "main"),
     "export-onnx": ("facecourse.train.cli", "export_onnx_main"),
     "eval": ("facecourse.eval.cli", "main"),
+    "verify": ("facecourse.apps.verify", "main"),
+    "search": ("facecourse.apps.search", "main"),
     "course": ("facecourse.course.run", "course_main"),
     "exercises": ("facecourse.course.exercises", "exercises_main"),
 }
