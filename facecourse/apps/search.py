@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     for k, m in enumerate(result.ranking[:args.top], start=1):
         mark = "  >= threshold" if m.score >= t.threshold else ""
         print(f"  {k:<4}  {m.name:<{width}}  {m.score:.4f}  {m.photos:>6}  {m.best_photo}{mark}")
-    print(model.card.describe(t))
+    print("\n".join([model.card.describe(t), *model.card.measured(t)]))
     print(f"  (a 1:1 threshold: an unknown face passes one of {n_photos} photos with chance up to "
           f"{min(1.0, n_photos * t.far):.2g}, i.e. {n_photos} x FAR {sci(t.far)})")
     best = result.ranking[0]

@@ -74,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     card, t = model.card, verdict.threshold
     print(f"cosine {verdict.score:.4f} ({card.backbone}, {card.embedding_dim}-d, {card.input_size}x"
           f"{card.input_size} aligned crops, {'flip-averaged' if card.flip_tta else 'no flip'}; {model.source})")
-    print(card.describe(t))
-    if t.tar is not None:
-        print(f"  (at it, {t.tar:.1%} of the calibration set's genuine pairs are accepted)")
+    print("\n".join([card.describe(t), *card.measured(t)]))
     relation = ">=" if verdict.same else "<"
     print(f"{'same person' if verdict.same else 'different people'} "
           f"({verdict.score:.4f} {relation} {t.threshold:.4f})")

@@ -1,8 +1,13 @@
 """Backbones (a registry), necks, parameter / MAC counting, and wrappers: CBAM attention,
 training-time input degradations, masked-face domain adaptation; a trained backbone back
-from its checkpoint (`backbone_from_checkpoint`); dlib's pretrained ResNet (`DlibResNet`)."""
+from its checkpoint (`backbone_from_checkpoint`); dlib's pretrained ResNet (`DlibResNet`); the
+model card beside every checkpoint and in every ONNX file (`ModelCard`, card.py)."""
 from . import convnet, iresnet, mobilefacenet  # noqa: F401  (registers the backbones)
 from .augment import RandomFaceMask, RandomLowResolution
+from .card import (
+    CardMismatchError, MissingCardError, ModelCard, card_for_checkpoint, card_path, make_card, read_card,
+    write_card,
+)
 from .cbam import CBAM, CBAMBackbone, cbam_attention
 from .convnet import ConvNet
 from .dann import DomainState, GradientReversal, MaskedFaceDANN, SelfAttention2d, grad_reverse
@@ -23,4 +28,6 @@ __all__ = [
     "CBAM", "CBAMBackbone", "cbam_attention", "RandomFaceMask", "RandomLowResolution",
     "DomainState", "GradientReversal", "MaskedFaceDANN", "SelfAttention2d", "grad_reverse",
     "backbone_from_checkpoint", "read_checkpoint", "DlibResNet",
+    "ModelCard", "MissingCardError", "CardMismatchError", "card_for_checkpoint", "card_path", "make_card",
+    "read_card", "write_card",
 ]

@@ -150,6 +150,17 @@ class ModelCard:
         return (f"threshold {t.threshold:.4f} at FAR {sci(t.far)}, calibrated on {cal.n_impostor:,} "
                 f"impostor pairs of {cal.data}; resolution {sci(cal.far_resolution, 2)}")
 
+    def measured(self, t: Threshold) -> list[str]:
+        """What the threshold gave on its calibration set and on the other sets the card checked."""
+        cal = self.calibration
+        lines = [f"  on the calibration set it accepts {t.tar:.1%} of the genuine pairs"] if t.tar is not None else []
+        for name, rows in cal.checks.items():
+            row = next((r for r in rows if math.isclose(r["far"], t.far, rel_tol=1e-6)), None)
+            if row is not None and row.get("measured_far") is not None:
+                tar = f", TAR {row['tar']:.1%}" if row.get("tar") is not None else ""
+                lines.append(f"  on {name}: FAR {sci(row['measured_far'], 2)}{tar}")
+        return lines
+
     def check_input_size(self, size: int, what: str) -> None:
         """CardMismatchError quoting the card when `what` gives `size` x `size` crops."""
         if int(size) != int(self.input_size):

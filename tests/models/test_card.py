@@ -133,3 +133,12 @@ def test_weights_digest_follows_the_values():
     assert weights_digest(a) == weights_digest({k: v.clone() for k, v in a.items()})
     assert weights_digest(a) != weights_digest({**a, "w": torch.tensor([1.0, 1.0, 1.0001])})
     assert isinstance(ModelCard(backbone="x", embedding_dim=2, input_size=8).to_dict(), dict)
+
+
+def test_measured_lines_quote_the_calibration_and_its_checks():
+    c = card()
+    c.calibration.checks = {"LFW DevTest people (test)": [
+        {"far": 1e-3, "threshold": 0.41, "measured_far": 7.02e-4, "tar": 0.259}]}
+    assert c.measured(c.threshold()) == ["  on the calibration set it accepts 50.0% of the genuine pairs",
+                                         "  on LFW DevTest people (test): FAR 7e-4, TAR 25.9%"]
+    assert c.measured(c.threshold(1e-2)) == ["  on the calibration set it accepts 50.0% of the genuine pairs"]
