@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from facecourse.data import SyntheticFaces, find_lfw
+from facecourse.data import find_lfw
 from facecourse.eval import calibration_record, embed, synthetic_held_out
 from facecourse.models import create_backbone
 from facecourse.models.card import make_card, write_card
@@ -44,16 +44,6 @@ def make_run(folder: Path, image_size: int = 32, people: int = 30, card: bool = 
 @pytest.fixture
 def run(tmp_path):
     return make_run(tmp_path / "run")
-
-
-def save_faces(folder: Path, people: int = 3, per: int = 2, size: int = 48, seed: int = 5) -> Path:
-    """Synthetic faces as PNG photos folder/<person>/<k>.png: dlib finds no face in them."""
-    faces = SyntheticFaces(people, per, image_size=size, seed=seed)
-    for i in range(len(faces)):
-        person = folder / f"person{int(faces.labels[i])}"
-        person.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(faces.image_uint8(i).permute(1, 2, 0).numpy()).save(person / f"{i}.png")
-    return folder
 
 
 def save_noise(folder: Path, people: int = 3, per: int = 2, size: int = 48, seed: int = 5) -> Path:
