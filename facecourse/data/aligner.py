@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from multiprocessing import Pool
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +144,9 @@ def align_faces(images, sizes=(112, 64), workers: int | None = None, progress: b
     num_faces, errors = np.zeros(n, np.int64), []
     kept = np.zeros(n, bool)
     workers = max(1, min(workers or os.cpu_count() or 1, n))
-    pool = Pool(workers) if workers > 1 else None
+    # forkserver, not fork: a fork of a process whose torch/OpenMP threads already ran can
+    # deadlock in the child (seen in a pytest process); the server forks from a clean process
+    pool = get_context("forkserver").Pool(workers) if workers > 1 else None
     try:
         results = (pool.imap(_align_one, jobs, chunksize=max(1, min(16, n // (4 * workers))))
                    if pool else map(_align_one, jobs))
