@@ -1,6 +1,7 @@
 """The objective interface and its registry (timm-style: register / create / list)."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Callable, ClassVar, NamedTuple
 
 import torch
@@ -25,7 +26,7 @@ class StepLoss(NamedTuple):
     extras: dict = {}  # side outputs of the backbone's forward (facecourse.models.BackboneOutput)
 
 
-class Objective:
+class Objective(ABC):
     """Base of the objectives. A subclass sets the class attributes and `loss`.
 
     `net(images, labels) -> (embeddings (B, D), logits (B, C) or None, extras)` is the backbone
@@ -55,8 +56,9 @@ class Objective:
         """State besides backbone and head that the checkpoint keeps (center-loss centers)."""
         return {}
 
+    @abstractmethod
     def loss(self, net, batch: Batch) -> StepLoss:
-        raise NotImplementedError(f"{type(self).__name__} must define loss(net, batch)")
+        """The loss of one batch, with the embeddings and targets it used."""
 
     def after_step(self, out: StepLoss, info) -> None:
         """Called after the optimizer step (updates that are not gradient steps)."""
