@@ -26,11 +26,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from facecourse.models.card import json_safe
 
 LFW_PROTOCOLS = {"view2": "view2", "devtest": "dev_test"}  # protocol -> LFW attribute
 FOLDS = 10  # synthetic protocol: identity-disjoint folds of make_pairs
@@ -122,19 +123,6 @@ def choose_device(requested: str | None) -> str:
     return requested
 
 
-def _clean(value):
-    """JSON-safe: numpy scalars/arrays to Python, non-finite floats to None."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
 def format_table(results: dict) -> str:
     """The headline numbers, one per line."""
     rows = [(k, results[k]) for k in TABLE_KEYS if k in results]
@@ -199,7 +187,7 @@ def calibrate_card(args, cfg: dict, backbone, dataset, lfw, results: dict, devic
     evaluation[f"{args.protocol} on {args.data}"] = {
         **{k: results[k] for k in TABLE_KEYS if k in results}, "n_pairs": results.get("n_pairs"),
         "flip": args.flip, "metric": args.metric, "command": command}
-    card = make_card(cfg, args.checkpoint, backbone, training, _clean(evaluation), calibration)
+    card = make_card(cfg, args.checkpoint, backbone, training, json_safe(evaluation), calibration)
     return write_card(card, args.checkpoint)
 
 
@@ -271,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(results))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(_clean(results), indent=2) + "\n")
+        Path(args.out).write_text(json.dumps(json_safe(results), indent=2) + "\n")
         print(f"wrote {args.out}")
     if card is not None:
         from facecourse.models.card import card_summary

@@ -96,7 +96,7 @@ class ModelCard:
     schema: str = SCHEMA
 
     def to_dict(self) -> dict:
-        return _finite(dataclasses.asdict(self))
+        return json_safe(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "the card") -> "ModelCard":
@@ -183,16 +183,16 @@ def _choices(fars) -> str:
     return " or ".join(f"--far {sci(f)}" for f in fars) if fars else "a larger --far"
 
 
-def _finite(value):
+def json_safe(value):
     """JSON-safe: non-finite floats (a threshold of -inf) become None."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "tolist"):
-        return _finite(value.tolist())
+        return json_safe(value.tolist())
     return value
 
 
