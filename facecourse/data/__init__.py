@@ -11,7 +11,7 @@ from .folder import ImageFolderFaces, prepare_folder
 from .images import BadImageError, decode_image
 from .insightface import RecordIOReader, RestrictedUnpickler, UnsafePickleError, load_bin, load_rec
 from .lag import LAG, LFWOverlap, lag_inventory, lfw_overlap, load_lag, prepare_lag, split_people
-from .lfw import LFW, load_lfw, prepare_lfw, read_pairs, read_people
+from .lfw import LFW, lfw_photo, load_lfw, prepare_lfw, read_pairs, read_people
 from .noise import NOISE_KINDS, add_label_noise
 from .pairs import Pairs, make_cross_age_pairs, make_masked_pairs, make_pairs, split_by_identity
 from .paths import default_cache_dir, default_data_root, find_lag, find_lfw
@@ -26,7 +26,7 @@ __all__ = [
     "ID_PARAMS", "ImageFolderFaces", "LFW", "Pairs", "RecordIOReader", "RestrictedUnpickler",
     "SyntheticFaces", "UnsafePickleError", "align", "blur", "centre_crop", "contact_sheet", "decode_image",
     "default_cache_dir", "default_data_root", "downsample", "draw_mask", "find_lfw", "illumination",
-    "jpeg", "load_att", "load_bin", "load_lfw", "load_rec", "make_cross_age_pairs", "make_masked_pairs",
+    "jpeg", "lfw_photo", "load_att", "load_bin", "load_lfw", "load_rec", "make_cross_age_pairs", "make_masked_pairs",
     "mask_coverage",
     "make_pairs", "prepare_lfw", "read_pairs", "read_people", "render_batch", "safe_extract",
     "sample_factors", "split_by_identity", "template", "to_float", "umeyama", "verify_checksum", "warp",
@@ -37,8 +37,10 @@ __all__ = [
     # real faces for the lessons, prepared once (issue 18)
     "load_real", "prepare_real", "real_ready", "real_root",
 ]
-from .lesson_faces import (TEST_FIRST_IDENTITY, LessonLFW, closed_set_faces, lesson_faces,  # noqa: E402
-                           lesson_lfw, split_by_photo, test_people, train_people)
+from .lesson_faces import (TEST_FIRST_IDENTITY, LessonLAG, LessonLFW, closed_set_faces,  # noqa: E402
+                           lesson_faces, lesson_lag, lesson_lfw, resize_uint8, split_by_photo,
+                           test_people, train_people)
 
-__all__ += ["TEST_FIRST_IDENTITY", "LessonLFW", "closed_set_faces", "lesson_faces", "lesson_lfw",
-            "split_by_photo", "test_people", "train_people"]  # the lessons' standard people (issue 15)
+__all__ += ["TEST_FIRST_IDENTITY", "LessonLAG", "LessonLFW", "closed_set_faces", "lesson_faces",
+            "lesson_lag", "lesson_lfw", "resize_uint8", "split_by_photo", "test_people",
+            "train_people"]  # the lessons' standard people (issue 15)

@@ -6,23 +6,33 @@ with the sizes of the `Profile`; `train_people` and `test_people` build one side
 lesson's own number of photos or factors (lesson 03 tests on `images_per_identity` photos a
 person, lesson 06 passes its ages; lesson 07 clusters a second group of new people, lesson 11
 scores its search on a third). Lessons 01 and 02 also hold back photos of the training people
-(`closed_set_faces`, `split_by_photo`) and read LFW the same way (`lesson_lfw`). Taught in lesson 01 (training
-people, held-out photos, new people); every lesson builds its sets with them.
+(`closed_set_faces`, `split_by_photo`). Taught in lesson 01 (training people, held-out photos,
+new people); every lesson builds its sets with them.
+
+The real faces follow the same rule: `lesson_lfw(profile)` gives every lesson's "Real faces"
+section the same LFW DevTrain photos to train on and DevTest pairs of other people to test on,
+at the profile's `real_size`; `lesson_lag(profile, seed)` gives lesson 06 LAG's train and test
+people, with LFW's people kept out of its test.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+import torch
+
 from .dataset import FaceDataset
-from .lfw import LFW, load_lfw
+from .lfw import LFW
 from .pairs import Pairs
-from .paths import default_cache_dir, find_lfw
 from .synthetic import FactorRanges, SyntheticFaces
 
+if TYPE_CHECKING:
+    from .lag import LAG
+
 __all__ = ["TEST_FIRST_IDENTITY", "lesson_faces", "train_people", "test_people", "closed_set_faces",
-           "split_by_photo", "LessonLFW", "lesson_lfw"]
+           "split_by_photo", "LessonLFW", "lesson_lfw", "LessonLAG", "lesson_lag", "resize_uint8"]
 
 # Why 100,000: a synthetic person is a pure function of (seed, identity index), and the training
 # people are indices 0 .. num_identities - 1 (4,000 in the gpu profile). People from index
@@ -93,43 +103,140 @@ def split_by_photo(faces: FaceDataset, train_images: int) -> tuple[FaceDataset, 
 
 @dataclass
 class LessonLFW:
-    """LFW as lessons 01 and 02 train and test on it (see `lesson_lfw`)."""
+    """LFW as every lesson's "Real faces" section trains and tests on it (see `lesson_lfw`)."""
 
     lfw: LFW
-    train: FaceDataset   # photos of DevTrain people
-    pairs: Pairs         # DevTest pairs (other people), dealt into 10 folds
+    train: FaceDataset   # photos of DevTrain people at `size` px
+    held_out: FaceDataset  # other photos of train's people (those with more than `cap`), train's labels
+    test: FaceDataset    # the photos the DevTest pairs use (other people), at `size` px
+    pairs: Pairs         # DevTest pairs as indices into `test`, dealt into 10 folds
+    size: int            # the side of `train` and `test` (the profile's `real_size`)
     min_images: int      # a DevTrain person needs this many photos to be in `train` ...
     cap: int             # ... and gives at most this many
 
-    @property
-    def images(self):
-        """Every LFW image (N, 3, S, S) uint8; `pairs` index into it."""
-        return self.lfw.dataset.images
+    def test_people(self, min_images: int = 4, people: int | None = None, cap: int | None = None,
+                    seed: int = 0) -> FaceDataset:
+        """Photos of DevTest people (no lesson trains on them) with at least `min_images` photos:
+        `people` of them drawn with `seed` (None: all), at most `cap` photos each, at `size` px.
+        The set lesson 07 clusters."""
+        names, labels = self.lfw.dataset.identity_names, self.lfw.dataset.labels.numpy()
+        counts = np.bincount(labels, minlength=len(names))
+        index = {n: i for i, n in enumerate(names)}
+        ids = [index[n] for n in self.lfw.devtest_identities if n in index and counts[index[n]] >= min_images]
+        if people is not None and people < len(ids):
+            ids = np.sort(np.random.default_rng(seed).choice(ids, people, replace=False))
+        rows = np.sort(np.concatenate([np.flatnonzero(labels == c)[:cap] for c in ids]))
+        out = self.lfw.dataset.subset(rows)
+        out.images = resize_uint8(out.images, self.size)
+        return out
 
     def __str__(self) -> str:
-        return (f"LFW DevTrain subset: {len(self.train)} photos of {self.train.num_classes} people "
-                f"(each with >= {self.min_images} photos, at most {self.cap} used); "
-                f"DevTest: {len(self.pairs)} pairs of other people")
+        return (f"LFW DevTrain: {len(self.train)} photos of {self.train.num_classes} people "
+                f"(each with >= {self.min_images} photos, at most {self.cap} used), {self.size} px; "
+                f"DevTest: {len(self.pairs)} pairs ({int(self.pairs.issame.sum())} matched) "
+                f"of {self.test.num_classes} other people")
 
 
-def lesson_lfw(profile, image_size: int = 64) -> LessonLFW | None:
-    """LFW's View 1 as lessons 01 and 02 use it, or None (after printing how to prepare it)
-    when the prepared `image_size` cache is not here.
+def resize_uint8(images, size: int):
+    """uint8 images (N, 3, S, S) at `size` px (area averaging; unchanged when S == size)."""
+    import torch.nn.functional as F
+    images = torch.as_tensor(images)
+    if images.shape[-1] == size:
+        return images
+    return F.interpolate(images.float(), size=size, mode="area").round().clamp(0, 255).to(torch.uint8)
 
-    train: every DevTrain person with at least `min_images` photos, `cap` photos each (6 and 12;
-    the smoke profile 20 and 8, a tiny subset). pairs: the DevTest pairs (every 5th in smoke),
-    folds 0..9 in turn (View 1 lists its matched pairs first).
+
+def lesson_lfw(profile, quiet: bool = False) -> LessonLFW | None:
+    """LFW's View 1 as the lessons use it, or None (after printing how to get it) when LFW is
+    not prepared for `profile` (`real_ready`; `make course` and `make test` prepare it).
+
+    train: every DevTrain person with at least `profile.real_min_photos` photos, the first
+    `profile.real_photos` of each, at `profile.real_size` px (laptop: 3,302 photos of 430
+    people at 64 px; smoke: the prepared slice's 60 people). held_out: up to 4 further photos
+    of each training person who has more (laptop: 60 people, 220 photos), labelled as in
+    train: the closed-set test. test/pairs: every DevTest pair of
+    the prepared set (1,000, or the smoke slice's 137), folds 0..9 in turn (View 1 lists its
+    matched pairs first). DevTrain and DevTest share no person.
     """
-    if not (default_cache_dir() / "lfw" / f"images_{image_size}.npy").is_file():
-        print("LFW is not prepared here, so this section is skipped. Get it as datasets/lfw.md says, "
-              "set FACECOURSE_DATA, then (a few minutes, once):\n"
-              f"  python -m facecourse.data prepare lfw {find_lfw() or '$FACECOURSE_DATA/lfw'}")
+    from .real import load_real, prepare_command, real_ready, real_root
+    prepared = 112 if profile.real_size > 64 else 64
+    if not real_ready("lfw", profile, prepared):
+        if not quiet:
+            print(f"LFW is not prepared for the {profile.name} profile ({real_root('lfw', profile)}), "
+                  "so this section is skipped. Get LFW as datasets/lfw.md says (or put it in "
+                  f"FACECOURSE_DATA), then run once (a few minutes):\n  {prepare_command(profile)}")
         return None
-    lfw = load_lfw(image_size=image_size)
-    min_images, cap = (6, 12) if profile.strict else (20, 8)
-    # everyone in DevTrain (disjoint from DevTest's people) with min_images photos, cap of each
-    train = lfw.devtrain().most_photographed(None, cap, min_images=min_images)
+    lfw = load_real("lfw", profile, prepared)
+    min_images, cap = profile.real_min_photos, profile.real_photos
+    dev = lfw.devtrain()
+    train = dev.most_photographed(None, cap, min_images=min_images)
+    train.images = resize_uint8(train.images, profile.real_size)
+    held_out = _held_out(dev, min_images, cap, HELD_OUT)
+    held_out.images = resize_uint8(held_out.images, profile.real_size)
     p = lfw.dev_test
-    sel = np.arange(0, len(p.issame), 1 if profile.strict else 5)
-    pairs = Pairs(p.a[sel], p.b[sel], p.issame[sel], np.arange(sel.size) % 10)
-    return LessonLFW(lfw, train, pairs, min_images, cap)
+    used, inverse = np.unique(np.r_[p.a, p.b], return_inverse=True)
+    test = lfw.dataset.subset(used)
+    test.images = resize_uint8(test.images, profile.real_size)
+    pairs = Pairs(inverse[:len(p)], inverse[len(p):], p.issame, np.arange(len(p)) % 10)
+    return LessonLFW(lfw, train, held_out, test, pairs, profile.real_size, min_images, cap)
+
+
+HELD_OUT = 4  # held-out photos a training person gives at most (lesson 01's closed-set test)
+
+
+def _held_out(dev: FaceDataset, min_images: int, cap: int, per_person: int) -> FaceDataset:
+    """Photos cap+1 .. cap+per_person of every person of `dev.most_photographed(None, cap,
+    min_images)`, labelled as in that training set (its labels number its people in id order)."""
+    labels = dev.labels.numpy()
+    counts = np.bincount(labels, minlength=dev.num_classes)
+    people = np.flatnonzero(counts >= min_images)  # the training people, in id (= label) order
+    rows = np.sort(np.concatenate([np.flatnonzero(labels == c)[cap:cap + per_person] for c in people]))
+    held = dev.subset(rows)
+    held.labels = torch.as_tensor(np.searchsorted(people, labels[rows]), dtype=torch.int64)
+    held.identity_names = [dev.identity_names[c] for c in people]
+    return held
+
+
+@dataclass
+class LessonLAG:
+    """LAG as lesson 06's "Table 1 on real cross-age faces" uses it (see `lesson_lag`)."""
+
+    lag: "LAG"
+    faces: FaceDataset       # every LAG image at `size` px; `meta["young"]`, `meta["age"]` 0 young / 1 adult
+    train: FaceDataset       # the train people's images
+    test: FaceDataset        # the test people's images
+    train_people: list[str]  # never an LFW DevTest person
+    test_people: list[str]   # never an LFW DevTrain person (stage 1 may have trained on them)
+    size: int
+
+    def __str__(self) -> str:
+        young = int(np.asarray(self.train.meta["young"]).sum())
+        return (f"LAG train: {len(self.train)} photos ({young} young) of {len(self.train_people)} "
+                f"people; test: {len(self.test_people)} other people; {self.size} px")
+
+
+def lesson_lag(profile, seed: int = 0, test_fraction: float = 0.5, quiet: bool = False) -> LessonLAG | None:
+    """LAG split into train and test people (identity-disjoint, drawn with `seed`), or None
+    (after printing how to get it) when LAG is not prepared.
+
+    The split keeps LFW out of the test: a LAG person who is an LFW DevTrain person goes to
+    train (a stage-1 model trained on LFW DevTrain has seen them), an LFW DevTest person goes
+    to test (no image of theirs trains a model whose LFW DevTest figure is reported). Images
+    at `profile.real_size` px."""
+    from .real import load_real, prepare_command, real_ready, real_root
+    prepared = 112 if profile.real_size > 64 else 64
+    if not real_ready("lag", profile, prepared):
+        if not quiet:
+            print(f"LAG is not prepared ({real_root('lag', profile)}), so this section is skipped. "
+                  "Get it as datasets/lag.md says (or put lag-dev.tgz in FACECOURSE_DATA), then "
+                  f"run once (about a minute):\n  {prepare_command(profile)}")
+        return None
+    lag = load_real("lag", profile, prepared)
+    train_people, test_people = lag.split(test_fraction, seed, lfw=lag.lfw_overlap())
+    faces = lag.dataset.subset(np.arange(len(lag.dataset)))
+    faces.images = resize_uint8(faces.images, profile.real_size)
+    faces.meta["age"] = (~np.asarray(faces.meta["young"]).astype(bool)).astype(np.float32)
+    names = np.asarray(faces.identity_names)[faces.labels.numpy()]
+    train = faces.subset(np.flatnonzero(np.isin(names, train_people)))
+    test = faces.subset(np.flatnonzero(np.isin(names, test_people)))
+    return LessonLAG(lag, faces, train, test, train_people, test_people, profile.real_size)

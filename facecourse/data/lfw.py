@@ -85,6 +85,26 @@ def lfw_inventory(archive: str | Path) -> dict[str, int]:
     return {"images": len(hits), "identities": len({h[1] for h in hits})}
 
 
+def lfw_photo(name: str | None = None, source: str | Path | None = None):
+    """``(name, image)``: an original LFW photo (deep-funneled, 250x250, RGB uint8 (H, W, 3)) of
+    person `name` (None: the first person in the archive), read from the archive in `source`
+    (default `find_lfw()`), or None when there is no LFW. Lesson 00 aligns it step by step."""
+    from PIL import Image
+    source = Path(source) if source is not None else find_lfw()
+    if source is None:
+        return None
+    archive, _ = _source_files(source)
+    if archive.is_dir():
+        path = next(iter(sorted(archive.glob(f"{name or '*'}/*_0001.jpg"))), None)
+        return None if path is None else (path.parent.name, np.asarray(Image.open(path).convert("RGB")))
+    with tarfile.open(archive) as tar:  # stream: stop at the first match, no full index
+        for member in tar:
+            hit = _IMAGE.match(member.name) if member.isfile() else None
+            if hit and (name is None or hit[1] == name):
+                return hit[1], np.asarray(Image.open(tar.extractfile(member)).convert("RGB"))
+    return None
+
+
 _IMAGE_FIX = "the LFW archive is damaged: download lfw-deepfunneled.tgz again and prepare again"
 
 

@@ -11,6 +11,7 @@ from .calibration import (
     calibrate, calibrate_lfw, calibration_record, rates_at, synthetic_held_out,
 )
 from .closed_set import closed_set_accuracy, predict_classes
+from .cross_age import cross_age_metrics, evaluate_cross_age, hardest_pairs
 from .embedding_cache import (
     cached_embeddings, data_key, dlib_cache_path, dlib_embeddings, lfw_needed,
 )
@@ -38,4 +39,5 @@ __all__ = [
     "closed_set_accuracy", "predict_classes", "class_spread", "class_centres", "centre_similarity",
     "gallery_probe_scores", "degradation_curves",
     "calibrate", "calibrate_lfw", "calibration_record", "rates_at", "synthetic_held_out",
+    "cross_age_metrics", "evaluate_cross_age", "hardest_pairs",
 ]

@@ -169,11 +169,12 @@ def all_pairs_scores(embeddings, labels, metric: str = "cosine",
 def evaluate_verification(backbone: torch.nn.Module, dataset, pairs, flip: bool = False,
                           metric: str = "cosine", fars=(1e-1, 1e-2, 1e-3, 1e-4),
                           batch_size: int = 256, device=None, progress: bool = False,
-                          amp: bool = False) -> dict:
+                          amp: bool = False, keep_scores: bool = False) -> dict:
     """Embed the images `pairs` refers to, score the pairs, and return `verification_metrics`.
 
     `pairs.fold` (if present) gives the folds, so LFW View 2 follows its official split.
-    Only the images used by some pair are embedded.
+    Only the images used by some pair are embedded. `keep_scores`: also return the pair
+    scores and `issame` (numpy), for ROC curves and score histograms.
     """
     from .verification import verification_metrics
 
@@ -193,4 +194,6 @@ def evaluate_verification(backbone: torch.nn.Module, dataset, pairs, flip: bool 
     folds = getattr(pairs, "fold", None)
     out = verification_metrics(scores, pairs.issame, folds=folds, fars=fars)
     out.update(metric=metric, flip=flip, embedding_dim=int(emb.shape[1]))
+    if keep_scores:
+        out.update(scores=scores.numpy(), issame=np.asarray(pairs.issame))
     return out

@@ -131,3 +131,20 @@ def lesson_config(profile, head="softmax", seed: int = 0, *, objective: str = "c
             value = dataclasses.replace(getattr(cfg, name), **value)
         setattr(cfg, name, value)
     return cfg
+
+
+def real_config(profile, head="ArcFace", seed: int = 0, *, objective: str = "classification",
+                **fields):
+    """`lesson_config` for the lessons' "Real faces" sections: the same recipe at the profile's
+    `real_size` (LFW and LAG photos, see `facecourse.data.lesson_lfw`), with the gradient norm
+    clipped at 5 (real photos from scratch at lr 0.1 give a few large early gradients). Lessons
+    that train the same real-face model get the same config, so `fit_cached` trains it once for
+    the course: ArcFace on LFW DevTrain is lesson 00's, 03's, 06's stage 1, 07's, 10's and 11's.
+    `fields` as in `lesson_config` (a `model` or `optim` dict is merged with these settings)."""
+    model = fields.pop("model", {})
+    optim = fields.pop("optim", {})
+    if isinstance(model, dict):
+        model = {"image_size": profile.real_size, **model}
+    if isinstance(optim, dict):
+        optim = {"clip_grad_norm": 5.0, **optim}
+    return lesson_config(profile, head, seed, objective=objective, model=model, optim=optim, **fields)

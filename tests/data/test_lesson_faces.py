@@ -7,7 +7,7 @@ import torch
 
 from facecourse import get_profile
 from facecourse.data import (TEST_FIRST_IDENTITY, FaceDataset, SyntheticFaces, closed_set_faces,
-                             lesson_faces, lesson_lfw,
+                             lesson_faces,
                              split_by_photo, test_people, train_people)
 
 
@@ -63,9 +63,3 @@ def test_closed_set_faces_are_lesson_01s_three_sets(tiny):
     _same(train, faces.subset(np.flatnonzero(seen)))
     _same(held_out, faces.subset(np.flatnonzero(~seen)))
     _same(test, test_people(tiny, 2))
-
-
-def test_lesson_lfw_says_how_to_get_lfw_when_it_is_not_prepared(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("FACECOURSE_CACHE", str(tmp_path))
-    assert lesson_lfw(get_profile("smoke")) is None
-    assert "python -m facecourse.data prepare lfw" in capsys.readouterr().out
