@@ -91,6 +91,12 @@ def run_course(profile: str = "laptop", only: list[str] | None = None, seed: int
             print(f"    {result['error'].splitlines()[0][:300]}", flush=True)
         summary["total_seconds"] = round(time.perf_counter() - total, 2)
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    claims = {f"{n}: {text}": held for n, r in summary["notebooks"].items()
+              for text, held in ((r.get("metrics") or {}).get("claims") or {}).items()}
+    summary["claims"] = {"held": sum(claims.values()), "not_held": [c for c, h in claims.items() if not h]}
+    summary["real_faces"] = {n: any(k.startswith(("lfw_", "lag_")) for k in (r.get("metrics") or {}))
+                             for n, r in summary["notebooks"].items()}  # did its real section run?
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     failed = [n for n, r in summary["notebooks"].items() if r["status"] != "ok"]
     print(f"course done in {summary['total_seconds'] / 60:.1f} min -> {out_dir}/summary.json"
           + (f"; FAILED: {failed}" if failed else ""))

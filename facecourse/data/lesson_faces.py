@@ -113,6 +113,8 @@ class LessonLFW:
     size: int            # the side of `train` and `test` (the profile's `real_size`)
     min_images: int      # a DevTrain person needs this many photos to be in `train` ...
     cap: int             # ... and gives at most this many
+    train_rows: np.ndarray  # (len(train),) int64: lfw.dataset.images[train_rows] is train before resizing
+    test_rows: np.ndarray   # (len(test),) int64: the same for test (a dlib teacher embeds these rows)
 
     def test_people(self, min_images: int = 4, people: int | None = None, cap: int | None = None,
                     seed: int = 0) -> FaceDataset:
@@ -169,7 +171,10 @@ def lesson_lfw(profile, quiet: bool = False) -> LessonLFW | None:
     lfw = load_real("lfw", profile, prepared)
     min_images, cap = profile.real_min_photos, profile.real_photos
     dev = lfw.devtrain()
-    train = dev.most_photographed(None, cap, min_images=min_images)
+    labels = dev.labels.numpy()
+    people = np.flatnonzero(np.bincount(labels, minlength=dev.num_classes) >= min_images)
+    rows = np.sort(np.concatenate([np.flatnonzero(labels == c)[:cap] for c in people]))
+    train = dev.subset(rows)  # = dev.most_photographed(None, cap, min_images)
     train.images = resize_uint8(train.images, profile.real_size)
     held_out = _held_out(dev, min_images, cap, HELD_OUT)
     held_out.images = resize_uint8(held_out.images, profile.real_size)
@@ -178,7 +183,8 @@ def lesson_lfw(profile, quiet: bool = False) -> LessonLFW | None:
     test = lfw.dataset.subset(used)
     test.images = resize_uint8(test.images, profile.real_size)
     pairs = Pairs(inverse[:len(p)], inverse[len(p):], p.issame, np.arange(len(p)) % 10)
-    return LessonLFW(lfw, train, held_out, test, pairs, profile.real_size, min_images, cap)
+    return LessonLFW(lfw, train, held_out, test, pairs, profile.real_size, min_images, cap,
+                     lfw.devtrain_indices()[rows], used)
 
 
 HELD_OUT = 4  # held-out photos a training person gives at most (lesson 01's closed-set test)

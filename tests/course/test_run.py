@@ -20,12 +20,15 @@ def test_summary_records_seconds_metrics_and_failures(tmp_path, capsys, monkeypa
     monkeypatch.setenv("FACECOURSE_DATA", str(tmp_path / "no-data"))  # no real set to prepare
     src = tmp_path / "solutions"
     src.mkdir()
-    _notebook(src / "00_ok.ipynb", "from facecourse import report\nreport(profile=PROFILE, x=1.5)")
+    _notebook(src / "00_ok.ipynb", "from facecourse import claim, report\nreport(profile=PROFILE, x=1.5)\n"
+              "claim('one holds', True, strict=False)\nclaim('one does not', False, strict=False, lfw_auc=0.5)")
     _notebook(src / "01_bad.ipynb", "raise RuntimeError('lesson broke')")
     out = run_course("smoke", solutions=src, out_root=tmp_path / "runs")
     summary = json.loads((out / "summary.json").read_text())
     ok, bad = summary["notebooks"]["00_ok"], summary["notebooks"]["01_bad"]
-    assert ok["status"] == "ok" and ok["metrics"] == {"profile": "smoke", "x": 1.5}
+    assert ok["status"] == "ok" and ok["metrics"]["x"] == 1.5 and ok["metrics"]["profile"] == "smoke"
+    assert summary["claims"] == {"held": 1, "not_held": ["00_ok: one does not"]}
+    assert summary["real_faces"] == {"00_ok": True, "01_bad": False}  # 00 reported an lfw_ figure
     assert ok["seconds"] > 0 and summary["profile"] == "smoke"
     assert bad["status"] == "failed" and "lesson broke" in bad["error"]
     assert (out / "00_ok.ipynb").is_file() and (out / "01_bad.ipynb").is_file()

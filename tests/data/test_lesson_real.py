@@ -88,3 +88,12 @@ def test_lfw_photo_reads_one_original_photo_from_the_archive(tmp_path):
     assert lfw_photo("Nobody", source=tmp_path) is None
     with pytest.raises(FileNotFoundError, match="no lfw-deepfunneled.tgz"):
         lfw_photo(source=tmp_path / "elsewhere")
+
+
+def test_rows_point_at_the_same_photos_in_the_full_set(real, smoke):
+    from facecourse.data import resize_uint8
+    full = real.lfw.dataset.images
+    assert np.array_equal(resize_uint8(full[real.train_rows], real.size), real.train.images)
+    assert np.array_equal(resize_uint8(full[real.test_rows], real.size), real.test.images)
+    dev = real.lfw.devtrain().most_photographed(None, real.cap, min_images=real.min_images)
+    assert np.array_equal(resize_uint8(dev.images, real.size), real.train.images)

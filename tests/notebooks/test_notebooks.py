@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,27 @@ def _exported():
         for n in getattr(m, "__all__", []):
             names[n] = mod
     return names
+
+
+# Lesson 09 corrupts labels under control, which it can only do on faces it draws (issue 18).
+SYNTHETIC_ONLY = {"09_noisy_labels"}
+PRIVATE_READ = re.compile(r"default_cache_dir\(\)\s*/\s*[\"'](lfw|lag)|images_\d+\.npy|index\.json")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=NAMES)
+def test_real_faces_come_through_the_public_call_and_carry_a_claim(path):
+    """A lesson's real-face section loads LFW / LAG with `lesson_lfw` / `lesson_lag` (never a
+    cache file) and ends in a claim about the real-face figures."""
+    cells = [_src(c) for c in _load(path)["cells"] if c["cell_type"] == "code"]
+    private = [m.group(0) for src in cells for m in PRIVATE_READ.finditer(src)]
+    assert not private, f"{path.name} reads cache files ({private}): use lesson_lfw(profile)"
+    if path.stem in SYNTHETIC_ONLY:
+        return
+    assert any("lesson_lfw(" in src or "lesson_lag(" in src for src in cells), \
+        f"{path.name} has no real-face section (lesson_lfw(profile))"
+    guarded = [src for src in cells if re.search(r"if (real|lag)\b.* is not None", src)]
+    assert any("claim(" in src for src in guarded), \
+        f"{path.name}: the real-face section asserts nothing: end it in a claim(...)"
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=NAMES)
