@@ -7,8 +7,8 @@ it, nothing copied out of it), with `-p SEED s`. The figures come from the lesso
     python bench/lesson_seeds.py 09 --seeds 0 1 2 3 4            # laptop profile, ~7 min for 09
     python bench/lesson_seeds.py 09 --seeds 0 1 --keys auc_drop_  # keep only some figures
 
-Writes bench/results/seeds_<lesson>.json: per seed the status, the first line of the error
-and the figures; and over the seeds each figure's mean, std, min and max.
+Writes bench/results/seeds_<lesson>.json: per seed the status, the first line of the error,
+every claim the run checked (text -> held) and the figures; and over the seeds each figure's mean, std, min and max.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
                 lines = [ln for ln in error.splitlines() if "claim does not hold" in ln or "Error:" in ln]
                 error = (lines[-1] if lines else error.splitlines()[0])[:400]
             per_seed[str(seed)] = {"status": result["status"], "error": error, "seconds": result["seconds"],
-                                   "figures": figures}
+                                   "claims": result["metrics"].get("claims") or {}, "figures": figures}
             print(f"seed {seed}: {result['status']} in {time.perf_counter() - start:.0f} s"
                   + (f"  {error}" if error else ""), flush=True)
 
