@@ -2,7 +2,7 @@
 
 Reads what `bench/lesson_seeds.py` wrote for each lesson (`bench/results/seeds_<lesson>.json`,
 laptop profile, seeds 0 1 2) and the claims a laptop course run checked (`runs/<stamp>/
-summary.json` of `make course`, for lessons whose seeds file predates the claim texts), and
+summary.json` of `make course`: the claims as the notebooks state them now), and
 writes `bench/results/real_claims.json`: per lesson, the real-face claims (text), whether every
 claim held in each seed, and each real-face figure (`lfw_*`, `lag_*`) per seed with its min and
 max. A claim is a real-face claim when it names LFW, LAG, dlib, DevTest or real faces.
@@ -31,7 +31,8 @@ def newest_laptop_summary() -> Path | None:
 
 def lesson_entry(seeds: dict, course_claims: dict) -> dict:
     per_seed = seeds["per_seed"]
-    texts = {t for r in per_seed.values() for t in (r.get("claims") or {})} or set(course_claims)
+    # the course run's texts when there is one (the notebook as it is now), else the seeds'
+    texts = set(course_claims) or {t for r in per_seed.values() for t in (r.get("claims") or {})}
     figures = {}
     for seed, r in per_seed.items():
         for key, value in r["figures"].items():

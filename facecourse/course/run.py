@@ -28,7 +28,10 @@ __all__ = ["run_notebook", "run_course", "course_main"]
 
 def run_notebook(path: Path, out_dir: Path, parameters: dict, progress: bool = True,
                  kernel: str = "python3", timeout: int | None = None) -> dict:
-    """Execute one notebook with papermill; returns {seconds, status, error, metrics}."""
+    """Execute one notebook with papermill; returns {seconds, cpu_seconds, status, error, metrics}.
+
+    cpu_seconds: CPU time of this process and of the finished kernel (and its workers), the
+    figure to quote beside wall seconds on a shared machine."""
     import papermill as pm
 
     from .engine import PatientKernelManager
@@ -39,7 +42,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, progress: bool = T
     report_file.unlink(missing_ok=True)
     old = os.environ.get("FACECOURSE_REPORT")
     os.environ["FACECOURSE_REPORT"] = str(report_file)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     status, error = "ok", None
     try:
         pm.execute_notebook(
@@ -55,8 +58,13 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, progress: bool = T
         else:
             os.environ["FACECOURSE_REPORT"] = old
     seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 2), "status": status, "error": error,
-            "metrics": load_report(report_file)}
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(_cpu_seconds() - cpu, 2),
+            "status": status, "error": error, "metrics": load_report(report_file)}
+
+
+def _cpu_seconds() -> float:
+    t = os.times()  # children: the kernel, once it has exited and been waited for
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def run_course(profile: str = "laptop", only: list[str] | None = None, seed: int | None = None,
@@ -90,6 +98,7 @@ def run_course(profile: str = "laptop", only: list[str] | None = None, seed: int
         if result["error"]:
             print(f"    {result['error'].splitlines()[0][:300]}", flush=True)
         summary["total_seconds"] = round(time.perf_counter() - total, 2)
+        summary["total_cpu_seconds"] = round(sum(r["cpu_seconds"] for r in summary["notebooks"].values()), 2)
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     claims = {f"{n}: {text}": held for n, r in summary["notebooks"].items()
               for text, held in ((r.get("metrics") or {}).get("claims") or {}).items()}

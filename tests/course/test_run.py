@@ -30,6 +30,7 @@ def test_summary_records_seconds_metrics_and_failures(tmp_path, capsys, monkeypa
     assert summary["claims"] == {"held": 1, "not_held": ["00_ok: one does not"]}
     assert summary["real_faces"] == {"00_ok": True, "01_bad": False}  # 00 reported an lfw_ figure
     assert ok["seconds"] > 0 and summary["profile"] == "smoke"
+    assert ok["cpu_seconds"] > 0 and summary["total_cpu_seconds"] >= ok["cpu_seconds"]  # the kernel's CPU too
     assert bad["status"] == "failed" and "lesson broke" in bad["error"]
     assert (out / "00_ok.ipynb").is_file() and (out / "01_bad.ipynb").is_file()
     printed = capsys.readouterr().out
