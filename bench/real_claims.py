@@ -53,15 +53,22 @@ def main(argv=None) -> int:
     parser.add_argument("--summary", type=Path, default=None, help="a laptop run's summary.json")
     parser.add_argument("--out", type=Path, default=RESULTS / "real_claims.json")
     args = parser.parse_args(argv)
-    summary_path = args.summary or newest_laptop_summary()
-    notebooks = json.loads(summary_path.read_text())["notebooks"] if summary_path else {}
+    summary_path = (args.summary or newest_laptop_summary())
+    summary_path = summary_path.resolve() if summary_path else None
+    run = json.loads(summary_path.read_text()) if summary_path else {}
+    notebooks = run.get("notebooks", {})
     lessons = {}
     for path in sorted(RESULTS.glob("seeds_*.json")):
         seeds = json.loads(path.read_text())
         course = (notebooks.get(seeds["lesson"], {}).get("metrics") or {}).get("claims") or {}
         lessons[seeds["lesson"]] = lesson_entry(seeds, course)
     missing = [n for n, e in lessons.items() if not e["real_claims"] and not n.startswith("09")]
-    out = {"lessons": lessons, "course_run": str(summary_path.relative_to(ROOT)) if summary_path else None,
+    course_run = {"summary": str(summary_path.relative_to(ROOT)) if summary_path else None,
+                  **{k: run.get(k) for k in ("profile", "started", "machine", "total_seconds",
+                                             "total_cpu_seconds", "real_data_seconds", "real_data",
+                                             "claims", "real_faces")},
+                  "seconds": {n: (r["seconds"], r.get("cpu_seconds")) for n, r in notebooks.items()}}
+    out = {"lessons": lessons, "course_run": course_run,
            "lessons_without_a_real_claim": missing, "date": date.today().isoformat(),
            "command": "python bench/real_claims.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     args.out.write_text(json.dumps(out, indent=2) + "\n")
