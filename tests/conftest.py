@@ -2,6 +2,8 @@
 import os
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
 
@@ -21,3 +23,21 @@ os.environ.pop("MPLBACKEND", None)  # kernels started by the tests pick the inli
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # this process draws off-screen
+
+
+def _need(found, what):
+    """`found`, or skip (locally) / fail (in CI, where ../shared/data is always there) saying
+    what is missing: the tests that need real data never download it."""
+    if found is None:
+        msg = (f"{what} not found: set FACECOURSE_DATA or put the data in ../shared/data "
+               "(see datasets/README.md)")
+        if os.environ.get("CI"):
+            pytest.fail(msg + " -- required in CI")
+        pytest.skip(msg)
+    return found
+
+
+@pytest.fixture(scope="session")
+def need_data():
+    """`need_data(found, what)`: `found`, or skip locally / fail in CI naming `what`."""
+    return _need

@@ -139,6 +139,20 @@ class LessonLFW:
                 f"of {self.test.num_classes} other people")
 
 
+def _load_or_say(name: str, profile, quiet: bool):
+    """Real set `name` prepared for `profile` (at 64 px, or 112 for a real_size above 64), or
+    None after saying how to get it (a lesson's real-face section is then skipped)."""
+    from .real import load_real, prepare_command, real_ready, real_root
+    prepared = 112 if profile.real_size > 64 else 64
+    if real_ready(name, profile, prepared):
+        return load_real(name, profile, prepared)
+    if not quiet:
+        print(f"{name.upper()} is not prepared for the {profile.name} profile ({real_root(name, profile)}), "
+              f"so this section is skipped. Get it as datasets/{name}.md says (or put it in "
+              f"FACECOURSE_DATA), then run once:\n  {prepare_command(profile)}")
+    return None
+
+
 def resize_uint8(images, size: int):
     """uint8 images (N, 3, S, S) at `size` px (area averaging; unchanged when S == size)."""
     import torch.nn.functional as F
@@ -160,15 +174,9 @@ def lesson_lfw(profile, quiet: bool = False) -> LessonLFW | None:
     the prepared set (1,000, or the smoke slice's 137), folds 0..9 in turn (View 1 lists its
     matched pairs first). DevTrain and DevTest share no person.
     """
-    from .real import load_real, prepare_command, real_ready, real_root
-    prepared = 112 if profile.real_size > 64 else 64
-    if not real_ready("lfw", profile, prepared):
-        if not quiet:
-            print(f"LFW is not prepared for the {profile.name} profile ({real_root('lfw', profile)}), "
-                  "so this section is skipped. Get LFW as datasets/lfw.md says (or put it in "
-                  f"FACECOURSE_DATA), then run once (a few minutes):\n  {prepare_command(profile)}")
+    lfw = _load_or_say("lfw", profile, quiet)
+    if lfw is None:
         return None
-    lfw = load_real("lfw", profile, prepared)
     min_images, cap = profile.real_min_photos, profile.real_photos
     dev = lfw.devtrain()
     labels = dev.labels.numpy()
@@ -176,7 +184,7 @@ def lesson_lfw(profile, quiet: bool = False) -> LessonLFW | None:
     rows = np.sort(np.concatenate([np.flatnonzero(labels == c)[:cap] for c in people]))
     train = dev.subset(rows)  # = dev.most_photographed(None, cap, min_images)
     train.images = resize_uint8(train.images, profile.real_size)
-    held_out = _held_out(dev, min_images, cap, HELD_OUT)
+    held_out = _held_out(dev, people, cap, HELD_OUT)
     held_out.images = resize_uint8(held_out.images, profile.real_size)
     p = lfw.dev_test
     used, inverse = np.unique(np.r_[p.a, p.b], return_inverse=True)
@@ -190,12 +198,10 @@ def lesson_lfw(profile, quiet: bool = False) -> LessonLFW | None:
 HELD_OUT = 4  # held-out photos a training person gives at most (lesson 01's closed-set test)
 
 
-def _held_out(dev: FaceDataset, min_images: int, cap: int, per_person: int) -> FaceDataset:
-    """Photos cap+1 .. cap+per_person of every person of `dev.most_photographed(None, cap,
-    min_images)`, labelled as in that training set (its labels number its people in id order)."""
+def _held_out(dev: FaceDataset, people: np.ndarray, cap: int, per_person: int) -> FaceDataset:
+    """Photos cap+1 .. cap+per_person of each of `people` (the training people's ids in `dev`,
+    sorted), labelled as in the training set (`dev.subset` numbers its people in id order)."""
     labels = dev.labels.numpy()
-    counts = np.bincount(labels, minlength=dev.num_classes)
-    people = np.flatnonzero(counts >= min_images)  # the training people, in id (= label) order
     rows = np.sort(np.concatenate([np.flatnonzero(labels == c)[cap:cap + per_person] for c in people]))
     held = dev.subset(rows)
     held.labels = torch.as_tensor(np.searchsorted(people, labels[rows]), dtype=torch.int64)
@@ -229,15 +235,9 @@ def lesson_lag(profile, seed: int = 0, test_fraction: float = 0.5, quiet: bool =
     train (a stage-1 model trained on LFW DevTrain has seen them), an LFW DevTest person goes
     to test (no image of theirs trains a model whose LFW DevTest figure is reported). Images
     at `profile.real_size` px."""
-    from .real import load_real, prepare_command, real_ready, real_root
-    prepared = 112 if profile.real_size > 64 else 64
-    if not real_ready("lag", profile, prepared):
-        if not quiet:
-            print(f"LAG is not prepared ({real_root('lag', profile)}), so this section is skipped. "
-                  "Get it as datasets/lag.md says (or put lag-dev.tgz in FACECOURSE_DATA), then "
-                  f"run once (about a minute):\n  {prepare_command(profile)}")
+    lag = _load_or_say("lag", profile, quiet)
+    if lag is None:
         return None
-    lag = load_real("lag", profile, prepared)
     train_people, test_people = lag.split(test_fraction, seed, lfw=lag.lfw_overlap())
     faces = lag.dataset.subset(np.arange(len(lag.dataset)))
     faces.images = resize_uint8(faces.images, profile.real_size)

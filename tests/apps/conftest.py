@@ -1,5 +1,4 @@
 """Tiny checkpoints with their cards, photos without faces, and (with the data) real LFW photos."""
-import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -68,15 +67,10 @@ def faceless(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def lfw_photos(tmp_path_factory):
+def lfw_photos(tmp_path_factory, need_data):
     """Real LFW photos extracted into a temporary folder: <root>/<person>/<person>_000k.jpg for
     the GALLERY people (k = 1..5) and STRANGER (k = 1)."""
-    source = find_lfw()
-    if source is None:
-        msg = "LFW not found: set FACECOURSE_DATA or put the data in ../shared/data (see datasets/README.md)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + " -- required in CI")
-        pytest.skip(msg)
+    source = need_data(find_lfw(), "LFW")
     wanted = {f"lfw-deepfunneled/{p}/{p}_{k:04d}.jpg" for p in GALLERY for k in range(1, 6)}
     wanted.add(f"lfw-deepfunneled/{STRANGER}/{STRANGER}_0001.jpg")
     root = tmp_path_factory.mktemp("lfw")

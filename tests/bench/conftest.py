@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import pytest
@@ -7,12 +6,6 @@ from facecourse.data import find_lfw
 
 
 @pytest.fixture(scope="session")
-def lfw_dir() -> Path:
+def lfw_dir(need_data) -> Path:
     """The raw LFW folder (FACECOURSE_DATA or ../shared/data); required in CI."""
-    path = find_lfw()
-    if path is None:
-        msg = "LFW not found: set FACECOURSE_DATA or put it in ../shared/data (datasets/lfw.md)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + " -- required in CI")
-        pytest.skip(msg)
-    return path
+    return need_data(find_lfw(), "LFW")

@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import pytest
@@ -6,33 +5,23 @@ import pytest
 from facecourse.data import default_data_root, find_lfw
 
 
-def _need(path, what):
-    if path is None:
-        msg = (f"{what} not found: set FACECOURSE_DATA or put the data in ../shared/data "
-               "(see datasets/README.md)")
-        if os.environ.get("CI"):
-            pytest.fail(msg + " -- required in CI")
-        pytest.skip(msg)
-    return path
+@pytest.fixture(scope="session")
+def lfw_dir(need_data) -> Path:
+    return need_data(find_lfw(), "LFW")
 
 
 @pytest.fixture(scope="session")
-def lfw_dir() -> Path:
-    return _need(find_lfw(), "LFW")
-
-
-@pytest.fixture(scope="session")
-def att_tgz() -> Path:
+def att_tgz(need_data) -> Path:
     root = default_data_root()
     path = root / "att_faces.tgz" if root is not None and (root / "att_faces.tgz").is_file() else None
-    return _need(path, "att_faces.tgz")
+    return need_data(path, "att_faces.tgz")
 
 
 @pytest.fixture(scope="session")
-def lag_tgz() -> Path:
+def lag_tgz(need_data) -> Path:
     from facecourse.data import find_lag
     path = find_lag()
-    return _need(path if path is not None and path.is_file() else None, "lag-dev.tgz (LAG)")
+    return need_data(path if path is not None and path.is_file() else None, "lag-dev.tgz (LAG)")
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,11 @@ import pytest
 from facecourse import get_profile
 from facecourse.data import lesson_lag, lesson_lfw, lfw_photo, read_people, real_ready, real_root
 
-from conftest import _need
-
 
 @pytest.fixture(scope="module")
-def smoke():
+def smoke(need_data):
     profile = get_profile("smoke")
-    _need(profile if real_ready("lfw", profile) else None,
+    need_data(profile if real_ready("lfw", profile) else None,
           "LFW prepared for the smoke profile (python -m facecourse.data prepare-real --profile smoke)")
     return profile
 
@@ -56,9 +54,9 @@ def test_held_out_photos_are_other_photos_of_the_training_people_with_their_labe
     assert not any(tuple(x) in flat for x in held.images.reshape(len(held), -1)[:, ::97].tolist())
 
 
-def test_lag_split_keeps_lfw_people_out_of_the_test_and_out_of_training(smoke):
+def test_lag_split_keeps_lfw_people_out_of_the_test_and_out_of_training(smoke, need_data):
     lag = lesson_lag(smoke, seed=3)
-    _need(lag, "LAG prepared (python -m facecourse.data prepare-real --profile smoke)")
+    need_data(lag, "LAG prepared (python -m facecourse.data prepare-real --profile smoke)")
     train, test = set(lag.train_people), set(lag.test_people)
     assert train and test and not train & test
     assert _names(lag.train) == train and _names(lag.test) == test
