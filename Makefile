@@ -19,10 +19,11 @@ export TORCHINDUCTOR_CACHE_DIR := $(CACHE)/torchinductor
 export PLAYWRIGHT_BROWSERS_PATH := $(CACHE)/playwright
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser course test lab exercises bench clean help
+.PHONY: install browser course book test lab exercises bench clean help
 
 help:
 	@echo "make course     run every lesson (papermill, PROFILE=$(PROFILE)) into runs/<timestamp>/"
+	@echo "make book       the newest run as an HTML site in runs/<timestamp>/book/ (RUN=runs/<ts> for another)"
 	@echo "make test       unit tests + every notebook in the smoke profile"
 	@echo "make lab        JupyterLab on notebooks/"
 	@echo "make exercises  regenerate notebooks/ from solutions/"
@@ -40,6 +41,10 @@ $(VENV)/.installed: pyproject.toml
 
 course: install
 	$(BIN)/python -m facecourse course --profile $(PROFILE)
+
+# `make course` writes the book too; this rebuilds it (the newest run, or RUN=runs/<timestamp>).
+book: install
+	$(BIN)/python -m facecourse book $(RUN)
 
 # The notebooks run twice: through papermill (tests/notebooks, parameters injected) and through
 # nbval (`--nbval-lax solutions`, profile from FACECOURSE_PROFILE since nbval takes no parameters).

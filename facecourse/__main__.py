@@ -1,4 +1,4 @@
-"""`python -m facecourse <command>`: train, eval, export-onnx, verify, search, course, exercises."""
+"""`python -m facecourse <command>`: train, eval, export-onnx, verify, search, course, book, exercises."""
 from __future__ import annotations
 
 import importlib
@@ -12,6 +12,7 @@ COMMANDS = {
     "verify": ("facecourse.apps.verify", "main"),
     "search": ("facecourse.apps.search", "main"),
     "course": ("facecourse.course.run", "course_main"),
+    "book": ("facecourse.course.book", "book_main"),
     "exercises": ("facecourse.course.exercises", "exercises_main"),
 }
 

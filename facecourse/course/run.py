@@ -7,7 +7,8 @@ status and every figure it published with :func:`facecourse.report`. Before the 
 real face sets found in the data root are prepared once for the profile
 (`facecourse.data.prepare_real`; its timings are in ``summary["real_data"]``), so every
 lesson's "Real faces" section runs. Each notebook runs on the
-patient papermill engine of `facecourse.course.engine`.
+patient papermill engine of `facecourse.course.engine`. At the end the run is written as a book,
+an HTML site in ``runs/<timestamp>/book/`` (`facecourse.course.book`).
 """
 from __future__ import annotations
 
@@ -109,6 +110,12 @@ def run_course(profile: str = "laptop", only: list[str] | None = None, seed: int
     failed = [n for n, r in summary["notebooks"].items() if r["status"] != "ok"]
     print(f"course done in {summary['total_seconds'] / 60:.1f} min -> {out_dir}/summary.json"
           + (f"; FAILED: {failed}" if failed else ""))
+    from .book import build_book
+    try:  # the run's results are saved above: a book that cannot be written only says so
+        build_book(out_dir)
+    except Exception as err:  # noqa: BLE001 - reported, and `make book RUN=...` retries it
+        print(f"could not write the book ({type(err).__name__}: {err}); "
+              f"retry with: make book RUN={out_dir}", file=sys.stderr)
     return out_dir
 
 

@@ -33,6 +33,8 @@ def test_summary_records_seconds_metrics_and_failures(tmp_path, capsys, monkeypa
     assert ok["cpu_seconds"] > 0 and summary["total_cpu_seconds"] >= ok["cpu_seconds"]  # the kernel's CPU too
     assert bad["status"] == "failed" and "lesson broke" in bad["error"]
     assert (out / "00_ok.ipynb").is_file() and (out / "01_bad.ipynb").is_file()
+    book = sorted(p.name for p in (out / "book").iterdir())  # the run, as a book (course/book.py)
+    assert book == ["00_ok.html", "01_bad.html", "index.html"]
     printed = capsys.readouterr().out
     assert "[1/2] 00_ok" in printed and "FAILED: ['01_bad']" in printed
     assert printed.count("no real face data found") == 1  # said once, before the lessons

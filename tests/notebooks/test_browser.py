@@ -169,3 +169,58 @@ def test_margin_widget_redraws_when_a_slider_moves(lab, tmp_path):
         finally:
             context.close()
     assert time.monotonic() - start < 90, "the browser test took longer than 90 s"
+
+
+_LESSON = """import matplotlib.pyplot as plt
+from facecourse import claim
+fig, ax = plt.subplots(figsize=(3, 2))
+ax.plot([0, 1, 2], [0, 1, 4])
+plt.show()
+claim('a parabola rises', True, strict=False, lfw_auc=0.9)"""
+
+
+def test_book_of_a_course_run_opens_with_figures_and_claims(tmp_path, monkeypatch):
+    """`make course` writes runs/<ts>/book/: the index lists the lesson and its claim, the
+    lesson page shows its figure (an image that decodes) and its claims table."""
+    executable = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import nbformat
+
+    from facecourse.course import run_course
+
+    monkeypatch.setenv("FACECOURSE_DATA", str(tmp_path / "no-data"))
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend, as in the lab
+    src = tmp_path / "solutions"
+    src.mkdir()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    params = nbformat.v4.new_code_cell('PROFILE = "laptop"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 00 — A parabola"), params, nbformat.v4.new_code_cell(_LESSON)]
+    nbformat.write(nb, src / "00_parabola.ipynb")
+    out = run_course("smoke", solutions=src, out_root=tmp_path / "runs")
+    index = out / "book" / "index.html"
+    assert index.is_file(), "make course did not write the book"
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.route("http*://**/*", lambda route: route.abort())  # the book must stand alone
+            page.goto(index.as_uri())
+            row = page.locator('#lessons tr[data-lesson="00_parabola"]')
+            assert "a parabola rises" in row.inner_text() and "1/1" in row.inner_text()
+            row.locator("a").click()
+            page.wait_for_load_state("load")
+            assert page.url.endswith("/book/00_parabola.html")
+            claims = page.locator("table.claims")
+            assert claims.is_visible() and "a parabola rises" in claims.inner_text()
+            images = page.locator(".jp-OutputArea-output img")
+            assert images.count() == 1
+            assert page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output img')]"
+                                 ".every(img => img.complete && img.naturalWidth > 100)")
+        except Exception:
+            page.screenshot(path=str(tmp_path / "book.png"))
+            raise
+        finally:
+            browser.close()
