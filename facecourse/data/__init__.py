@@ -9,7 +9,8 @@ from .dataset import FaceDataset, contact_sheet, to_float
 from .degrade import blur, downsample, draw_mask, illumination, jpeg, mask_coverage
 from .folder import ImageFolderFaces, prepare_folder
 from .images import BadImageError, decode_image
-from .insightface import RecordIOReader, RestrictedUnpickler, UnsafePickleError, load_bin, load_rec
+from .insightface import (RecordIOReader, RestrictedUnpickler, UnsafePickleError, load_bin, load_rec,
+                          make_tiny_insightface, write_bin, write_rec)
 from .lag import LAG, LFWOverlap, lag_inventory, lfw_overlap, load_lag, prepare_lag, split_people
 from .lfw import LFW, lfw_photo, load_lfw, prepare_lfw, read_pairs, read_people
 from .noise import NOISE_KINDS, add_label_noise
@@ -26,7 +27,7 @@ __all__ = [
     "ID_PARAMS", "ImageFolderFaces", "LFW", "Pairs", "RecordIOReader", "RestrictedUnpickler",
     "SyntheticFaces", "UnsafePickleError", "align", "blur", "centre_crop", "contact_sheet", "decode_image",
     "default_cache_dir", "default_data_root", "downsample", "draw_mask", "find_lfw", "illumination",
-    "jpeg", "lfw_photo", "load_att", "load_bin", "load_lfw", "load_rec", "make_cross_age_pairs", "make_masked_pairs",
+    "jpeg", "lfw_photo", "load_att", "load_bin", "load_lfw", "load_rec", "write_rec", "write_bin", "make_tiny_insightface", "make_cross_age_pairs", "make_masked_pairs",
     "mask_coverage",
     "make_pairs", "prepare_lfw", "read_pairs", "read_people", "render_batch", "safe_extract",
     "sample_factors", "split_by_identity", "template", "to_float", "umeyama", "verify_checksum", "warp",

@@ -9,10 +9,15 @@ read with `RestrictedUnpickler`, which accepts only the types these files contai
 (cflag << 29 | length), payload padded to 4 bytes. The payload starts with IRHeader
 `struct IfQQ` (flag, label, id, id2); flag > 0 means `flag` float32 labels follow. insightface
 stores a header record 0 whose label gives (first identity record, end).
+
+Lesson 06 reads CALFW / AgeDB-30 as .bin files when they are in the data root; the GPU recipe
+`casia-arcface` trains on a .rec and measures the .bin sets (`write_rec`, `write_bin` pack
+prepared faces for it).
 """
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import pickletools
 import struct
@@ -170,7 +175,7 @@ class RecordIOReader:
                 raise ValueError(f"RecordIO: {self.idx_path} line {n} is {line!r}, expected 'key<TAB>offset'; "
                                  "the index is damaged or truncated: download it again.")
             self.offsets[int(parts[0])] = int(parts[1])
-        self._f = None
+        self._f, self._pid = None, None
 
     def keys(self) -> list[int]:
         return sorted(self.offsets)
@@ -181,12 +186,12 @@ class RecordIOReader:
         if key not in self.offsets:
             raise ValueError(f"RecordIO: {self.idx_path} has no record {key}; the .idx does not belong to "
                              f"{self.rec} or is truncated: download both again.")
-        if self._f is None:
-            self._f = open(self.rec, "rb")
+        if self._f is None or self._pid != os.getpid():  # a forked DataLoader worker: its own file
+            self._f, self._pid = open(self.rec, "rb"), os.getpid()
+        fd = self._f.fileno()  # positional reads: no shared file offset to race on
         pos, out = self.offsets[key], []
         while True:
-            self._f.seek(pos)
-            head = self._f.read(8)
+            head = os.pread(fd, 8, pos)
             if len(head) < 8:
                 raise ValueError(f"RecordIO: {self.rec} is truncated: record {key} at byte {pos} runs past the "
                                  f"end ({self.size} bytes). Download the .rec again.")
@@ -199,7 +204,7 @@ class RecordIOReader:
                 raise ValueError(f"RecordIO: {self.rec} is truncated: record {key} needs {length} bytes at "
                                  f"byte {pos + 8}, only {max(self.size - pos - 8, 0)} remain. Download the "
                                  ".rec again.")
-            out.append(self._f.read(length))
+            out.append(os.pread(fd, length, pos + 8))
             if limit is not None and sum(map(len, out)) >= limit:
                 return b"".join(out)[:limit]
             pos += 8 + length + (-length % 4)
@@ -208,7 +213,7 @@ class RecordIOReader:
         return struct.pack("<I", RECORDIO_MAGIC).join(out)
 
     def __getstate__(self):  # reopen the file in each DataLoader worker
-        return {**self.__dict__, "_f": None}
+        return {**self.__dict__, "_f": None, "_pid": None}
 
 
 def unpack_record(payload: bytes, source: str = "record", partial: bool = False) -> tuple[np.ndarray, bytes]:
@@ -283,3 +288,91 @@ def load_rec(rec: str | Path, idx: str | Path | None = None, image_size: int | N
     remap = np.searchsorted(ids, labels)
     return FaceDataset(None, remap, [str(i) for i in ids], {"record": np.array(keys)},
                        loader=_RecordLoader(reader, np.array(keys), image_size), name=f"rec:{Path(rec).stem}")
+
+
+# ---- writers: pack faces the course prepared into insightface's formats ------------------------
+#
+# For a GPU box that trains from a `.rec` (`--recipe casia-arcface`, bench/gpu.py): e.g. LFW
+# DevTrain as train.rec and its DevTest pairs as a .bin. The readers above read them back.
+
+def _jpeg(image_u8: torch.Tensor, quality: int) -> bytes:
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(image_u8.permute(1, 2, 0).contiguous().numpy()).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _write_record(f, fi, key: int, labels, payload: bytes) -> None:
+    labels = np.atleast_1d(np.asarray(labels, np.float32))
+    flag = 0 if len(labels) == 1 else len(labels)
+    head = _IR_HEADER.pack(flag, float(labels[0]) if flag == 0 else 0.0, key, 0)
+    parts = (head + (labels.tobytes() if flag else b"") + payload).split(struct.pack("<I", RECORDIO_MAGIC))
+    fi.write(f"{key}\t{f.tell()}\n")
+    for k, part in enumerate(parts):  # MXNet splits a payload at the magic into continued parts
+        cflag = 0 if len(parts) == 1 else (1 if k == 0 else (3 if k == len(parts) - 1 else 2))
+        f.write(struct.pack("<II", RECORDIO_MAGIC, (cflag << 29) | len(part)) + part)
+        f.write(b"\0" * (-len(part) % 4))
+
+
+def write_rec(rec: str | Path, images: torch.Tensor, labels, quality: int = 95) -> Path:
+    """Write uint8 images (N, 3, H, W) with int labels as an insightface `.rec` + `.idx`: header
+    record 0 (label = [first image record, end]), the images sorted by label as JPEG, then one
+    record per identity (label = [its first record, end]), as insightface's `im2rec` lays them
+    out. Written beside under temporary names and renamed, so an existing pair is only replaced
+    whole. Returns the .rec path."""
+    rec = Path(rec)
+    labels = np.asarray(labels, np.int64)
+    if images.dtype != torch.uint8 or images.ndim != 4 or len(images) != len(labels) or not len(labels):
+        raise ValueError(f"write_rec: expected uint8 images (N, 3, H, W) and N labels, got "
+                         f"{tuple(images.shape)} {images.dtype} and {len(labels)} labels")
+    order = np.argsort(labels, kind="stable")
+    ids, first = np.unique(labels[order], return_index=True)
+    n = len(labels)
+    tmp_rec, tmp_idx = rec.with_name(rec.name + ".partial"), rec.with_name(rec.stem + ".idx.partial")
+    rec.parent.mkdir(parents=True, exist_ok=True)
+    with open(tmp_rec, "wb") as f, open(tmp_idx, "w") as fi:
+        _write_record(f, fi, 0, [n + 1.0, n + 1.0 + len(ids)], b"")
+        for key, i in enumerate(order, 1):
+            _write_record(f, fi, key, float(labels[i]), _jpeg(images[i], quality))
+        ends = list(first[1:]) + [n]
+        for k, (start, end) in enumerate(zip(first, ends)):
+            _write_record(f, fi, n + 1 + k, [start + 1.0, end + 1.0], b"")
+    tmp_rec.replace(rec)
+    tmp_idx.replace(rec.with_suffix(".idx"))
+    return rec
+
+
+def write_bin(path: str | Path, images: torch.Tensor, pairs: Pairs, quality: int = 95) -> Path:
+    """Write verification pairs as an insightface `.bin` (JPEG images 2i, 2i+1 = pair i, and
+    issame), from uint8 `images` (N, 3, H, W) and `pairs` indexing them. `load_bin` reads it back;
+    its folds are 10 consecutive blocks, so order `pairs` fold by fold."""
+    path = Path(path)
+    blobs = []
+    for a, b in zip(np.asarray(pairs.a), np.asarray(pairs.b)):
+        blobs += [_jpeg(images[int(a)], quality), _jpeg(images[int(b)], quality)]
+    issame = [bool(x) for x in np.asarray(pairs.issame)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    with open(tmp, "wb") as f:
+        pickle.dump((blobs, issame), f, protocol=4)
+    tmp.replace(path)
+    return path
+
+
+def make_tiny_insightface(folder: str | Path, identities: int = 8, per_identity: int = 6,
+                          pairs: int = 40, size: int = 112, bins=("lfw", "cfp_fp"), seed: int = 0) -> Path:
+    """A tiny insightface data folder of synthetic faces (`SyntheticFaces`) for tests and
+    `bench/gpu.py --tiny`: ``train.rec``/``train.idx`` (`identities` x `per_identity` images) and,
+    for each name in `bins`, ``<name>.bin`` with `pairs` pairs of other synthetic people (another
+    seed). Returns `folder`."""
+    from .pairs import make_pairs
+    from .synthetic import SyntheticFaces
+    folder = Path(folder)
+    train = SyntheticFaces(identities, per_identity, image_size=size, seed=seed)
+    write_rec(folder / "train.rec", train.images, train.labels.numpy())
+    for k, name in enumerate(bins):
+        test = SyntheticFaces(20, 3, image_size=size, seed=seed + 1000 + k)  # 10 disjoint folds
+        p = make_pairs(test, pairs, seed=seed + k)
+        order = np.argsort(p.fold, kind="stable")  # a .bin's folds are consecutive blocks
+        write_bin(folder / f"{name}.bin", test.images, Pairs(p.a[order], p.b[order], p.issame[order], p.fold[order]))
+    return folder

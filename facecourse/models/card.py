@@ -305,6 +305,9 @@ def training_data(config: dict, lfw_counts: tuple[int, int] | None = None) -> st
     if source == "lfw":
         counts = f": {lfw_counts[0]:,} images of {lfw_counts[1]:,} people" if lfw_counts else ""
         return f"LFW DevTrain people (peopleDevTrain.txt){counts}, aligned by prepare lfw"
+    if source == "rec":
+        return (f"the insightface RecordIO {data.get('root') or 'train.rec found in $FACECOURSE_DATA'!s}"
+                " (aligned 112 px crops as insightface packs them)")
     return f"the folder {data.get('root')!r} ({source})"
 
 

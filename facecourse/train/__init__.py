@@ -7,7 +7,7 @@ tunes a recipe with optuna (lesson 11).
 from .cache import fit_cached, run_key
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import (ClassificationConfig, DataConfig, DistillConfig, HeadConfig, ModelConfig,
-                     OptimConfig, SiameseConfig, TrainConfig, TripletConfig)
+                     OptimConfig, SiameseConfig, TrainConfig, TripletConfig, ValConfig)
 from .export import export_onnx, onnx_embeddings
 from .fit import FitResult, TrainingDiverged, fit
 from .optim import WarmupSchedule, build_optimizer, build_scheduler, param_groups
@@ -18,7 +18,7 @@ from .teachers import EmbeddingTable, centre_embeddings
 
 __all__ = [
     "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "ClassificationConfig",
-    "TripletConfig", "SiameseConfig", "DistillConfig", "fit", "FitResult",
+    "TripletConfig", "SiameseConfig", "DistillConfig", "ValConfig", "fit", "FitResult",
     "TrainingDiverged", "fit_cached", "run_key", "load_checkpoint", "save_checkpoint", "export_onnx", "onnx_embeddings",
     "param_groups", "build_optimizer", "build_scheduler",
     "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "real_config", "RandomBatchSampler", "PKBatchSampler",

@@ -33,7 +33,34 @@ def build_train_set(data_cfg, image_size: int):
             from facecourse.data.folder import describe_skipped
             print(describe_skipped(faces.skipped).replace("--on-error skip", "data.on_error=skip"))
         return faces
-    raise ValueError(f"data.source={data_cfg.source!r}: use synthetic, lfw or folder")
+    if data_cfg.source == "rec":  # insightface's CASIA-WebFace / MS1M: decoded lazily, so
+        # batches come through a DataLoader (data.workers > 0 decodes in parallel)
+        return data.load_rec(find_rec(data_cfg.root), image_size=image_size)
+    raise ValueError(f"data.source={data_cfg.source!r}: use synthetic, lfw, folder or rec")
+
+
+REC_FOLDERS = ("faces_webface_112x112", "faces_emore", "ms1m-retinaface-t1")  # insightface's names
+
+
+def find_rec(root: str = "") -> Path:
+    """The training .rec that `data.root` names: a .rec file, a folder holding train.rec, or ""
+    for the first of $FACECOURSE_DATA/<insightface folder>/train.rec (REC_FOLDERS)."""
+    from facecourse.data.paths import default_data_root
+    if root:
+        path = Path(root)
+        path = path / "train.rec" if path.is_dir() else path
+        if not path.is_file():
+            raise FileNotFoundError(f"data.root={root!r}: no {path}; pass an insightface .rec (with "
+                                    "its .idx beside it) or the folder that holds train.rec")
+        return path
+    base = default_data_root()
+    for name in REC_FOLDERS if base is not None else ():
+        if (base / name / "train.rec").is_file():
+            return base / name / "train.rec"
+    raise FileNotFoundError(f"data.source=rec: no train.rec in {base or '$FACECOURSE_DATA'}/"
+                            f"{{{','.join(REC_FOLDERS)}}}; download CASIA-WebFace or MS1M as "
+                            "insightface packs it (datasets/insightface_rec.md), or set data.root "
+                            "to a .rec")
 
 
 def build_backbone(model_cfg) -> nn.Module:
@@ -44,8 +71,13 @@ def build_backbone(model_cfg) -> nn.Module:
 
 
 def build_head(head_cfg, embedding_dim: int, num_classes: int) -> nn.Module:
-    from facecourse.losses import create_head
+    """The head `head_cfg` names; with `partial_fc` > 0, that head inside PartialFC (this
+    process's shard of the centres; its forward returns the loss itself)."""
+    from facecourse.losses import PartialFC, create_head
 
+    if head_cfg.partial_fc > 0:
+        return PartialFC(embedding_dim, num_classes, sample_rate=head_cfg.partial_fc,
+                         head=head_cfg.name, **head_cfg.kwargs())
     return create_head(head_cfg.name, embedding_dim, num_classes, **head_cfg.kwargs())
 
 

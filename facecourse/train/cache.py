@@ -28,9 +28,10 @@ __all__ = ["fit_cached", "run_key"]
 _IGNORED = ("out_dir", "resume", "overwrite", "progress", "log_every", "checkpoint_every",
             "device")
 # The layout of TrainConfig, hashed into every key: bump it when fields are added, moved or
-# renamed (2: per-objective sections, sync_bn, data.on_error), so an old cached run is never
-# mistaken for a new config, and no list of "fields added later" has to be kept by hand.
-SCHEMA_VERSION = 2
+# renamed (2: per-objective sections, sync_bn, data.on_error; 3: val, head.partial_fc, data
+# source rec), so an old cached run is never mistaken for a new config, and no list of "fields
+# added later" has to be kept by hand.
+SCHEMA_VERSION = 3
 
 
 def _hash_tensor(h, t: torch.Tensor) -> None:

@@ -138,6 +138,11 @@ def train_and_evaluate(cfg: TrainConfig, command: str = "", recipe: str = ""):
         faces, what = ev.synthetic_held_out(config["data"], cfg.model.image_size)
         emb = ev.embed(result.backbone, faces, flip=True)
         calibration = ev.calibration_record(emb, faces.labels, what)
+    last = result.history[-1] if result.history else {}
+    bins = {k[4:-4]: last[k] for k in last if k.startswith("val_") and k.endswith("_acc")}
+    if bins:  # the .bin sets measured at the last step (train/validation.py)
+        evaluation["insightface .bin sets (10-fold accuracy, flip-averaged embeddings)"] = {
+            **bins, "step": last["step"]}
     if result.checkpoint_path is not None and result.checkpoint_path.is_file():
         from facecourse.models.card import make_card, training_data, training_section, write_card
         training = training_section(config, training_data(config, counts), recipe, command, steps)

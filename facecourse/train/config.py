@@ -2,6 +2,9 @@
 
 A run's config is saved as `config.json` (`dataclasses.asdict`) in its `out_dir` and inside
 every checkpoint, so a run can be rebuilt, resumed or exported from its files alone.
+
+Every lesson that trains (01-03, 05, 06, 08-11) gets one of these from `lesson_config`
+(train/recipes.py).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OBJECTIVES = ("classification", "triplet", "siamese", "distill")  # = objectives.list_objectives()
-SOURCES = ("synthetic", "lfw", "folder")
+SOURCES = ("synthetic", "lfw", "folder", "rec")
 TEACHERS = ("", "dlib")
 SAMPLERS = ("random", "pk", "pairs")
 OPTIMIZERS = ("sgd", "adamw")
@@ -45,6 +48,9 @@ class HeadConfig:
     m3: float | None = None
     K: int | None = None  # sub-centers per class (sub-center ArcFace, keyword k); None = default
     extra: dict = field(default_factory=dict)  # any other keyword of create_head
+    partial_fc: float = 0.0  # > 0: PartialFC (arXiv:2203.15565) with this sample rate: the class
+    # centres sharded over the DDP processes, each step a sample of them (1.0 = all); 0 = the
+    # plain head. For many classes (MS1M: 85 k); the head must keep its margin in margin_logits
 
     def kwargs(self) -> dict:
         """The keywords for `create_head`: only the fields that were set."""
@@ -55,8 +61,10 @@ class HeadConfig:
 
 @dataclass
 class DataConfig:
-    source: str = "synthetic"  # synthetic | lfw | folder (used when fit() gets no data set)
-    root: str = ""  # lfw: a prepared LFW folder ("" = load_lfw default); folder: a path
+    source: str = "synthetic"  # synthetic | lfw | folder | rec (used when fit() gets no data set)
+    root: str = ""  # lfw: a prepared LFW folder ("" = load_lfw default); folder: a path; rec: an
+    # insightface .rec (its .idx beside it) or a folder holding train.rec ("" = the first of
+    # $FACECOURSE_DATA/{faces_webface_112x112,faces_emore,ms1m-retinaface-t1}/train.rec)
     num_identities: int = 100  # synthetic: identities C
     images_per_identity: int = 20  # synthetic: images per identity
     difficulty: float = 0.5  # synthetic: how hard the faces are, 0..1 (see SyntheticFaces)
@@ -124,6 +132,14 @@ class DistillConfig:  # a teacher's term, with any objective; alone with "distil
 
 
 @dataclass
+class ValConfig:  # verification on insightface .bin sets during training (train/validation.py)
+    every: int = 0  # evaluate every N steps (a multiple of log_every) and at the end; 0 = never
+    bins: list = field(default_factory=lambda: ["lfw", "cfp_fp", "agedb_30", "calfw"])  # <name>.bin
+    root: str = ""  # where the .bin files are ("" = beside data.root's .rec, then $FACECOURSE_DATA)
+    batch_size: int = 256  # embedding batch
+
+
+@dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
@@ -136,6 +152,7 @@ class TrainConfig:
     triplet: TripletConfig = field(default_factory=TripletConfig)
     siamese: SiameseConfig = field(default_factory=SiameseConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    val: ValConfig = field(default_factory=ValConfig)
     epochs: float = 10  # passes over the data (fractions allowed)
     max_steps: int = 0  # stop after this many steps; 0 = epochs * steps per epoch
     max_minutes: float = 0.0  # also stop (and checkpoint) at the first log step after this many
@@ -201,7 +218,7 @@ def _from_dict(klass, d: dict, where: str):
                 f"unknown config key {(where + '.' if where else '') + key!r}; valid keys of "
                 f"{klass.__name__}: {', '.join(fields)}"
             )
-        sub = _NESTED.get(key) if klass is TrainConfig else None
+        sub = hints[key] if dataclasses.is_dataclass(hints[key]) else None  # a section
         if sub is not None:
             value = value if isinstance(value, sub) else _from_dict(sub, value, key)
         else:
@@ -273,9 +290,9 @@ def coerce(value, kind, name: str):
                      f"({kind.__name__}{' | None' if optional else ''})")
 
 
-_NESTED = {"model": ModelConfig, "head": HeadConfig, "data": DataConfig, "optim": OptimConfig,
-           "classification": ClassificationConfig, "triplet": TripletConfig,
-           "siamese": SiameseConfig, "distill": DistillConfig}
+def sections() -> dict:
+    """{name: dataclass} of TrainConfig's sections, read off its field types (no list to keep)."""
+    return {name: kind for name, kind in _hints(TrainConfig).items() if dataclasses.is_dataclass(kind)}
 
 
 def parse_value(text: str):
@@ -306,7 +323,7 @@ def apply_overrides(d: dict, overrides: dict) -> dict:
         for p in parents:
             if not isinstance(node.get(p), dict):
                 raise KeyError(f"override {dotted!r}: {p!r} is not a config section "
-                               f"(sections: {', '.join(_NESTED)}, head.extra)")
+                               f"(sections: {', '.join(sections())}, head.extra)")
             node = node[p]
         node[leaf] = value
     return out
@@ -314,12 +331,13 @@ def apply_overrides(d: dict, overrides: dict) -> dict:
 
 def check_types(cfg: TrainConfig) -> None:
     """Every field holds its declared type (configs built in Python skip `from_dict`)."""
-    for section, klass in [("", TrainConfig), *_NESTED.items()]:
+    nested = sections()
+    for section, klass in [("", TrainConfig), *nested.items()]:
         obj = getattr(cfg, section) if section else cfg
         if not isinstance(obj, klass):
             raise ValueError(f"config {section}: expected a {klass.__name__}, got {type(obj).__name__}")
         for name, kind in _hints(klass).items():
-            if section == "" and name in _NESTED:
+            if section == "" and name in nested:
                 continue
             value = getattr(obj, name)
             got = coerce(value, kind, f"{section + '.' if section else ''}{name}")
@@ -364,6 +382,9 @@ _RANGES = [
     ("max_minutes", lambda v: v >= 0, "0 (no limit) or a positive time"),
     ("checkpoint_every", lambda v: v >= 0, "0 (only at the end) or a positive number of steps"),
     ("log_every", lambda v: v >= 1, "at least 1 step between history rows, e.g. 50"),
+    ("head.partial_fc", lambda v: 0 <= v <= 1, "0 (the plain head) or a sample rate in (0, 1]"),
+    ("val.every", lambda v: v >= 0, "0 (no validation) or a number of steps, e.g. 2000"),
+    ("val.batch_size", lambda v: v >= 1, "a positive batch, e.g. 256"),
 ]
 
 
@@ -408,6 +429,18 @@ def validate(cfg: TrainConfig) -> None:
     for name in ("scale_jitter", "shift_jitter", "color_jitter"):
         if not 0.0 <= getattr(cfg.data, name) < 1.0:
             raise ValueError(f"config data.{name}={getattr(cfg.data, name)} must be in [0, 1)")
+    if cfg.val.every and cfg.val.every % cfg.log_every:
+        raise ValueError(f"config val.every={cfg.val.every} must be a multiple of log_every="
+                         f"{cfg.log_every} (the figures join the history row of that step)")
+    if cfg.head.partial_fc:
+        if not objective.uses_head(cfg) or cfg.objective != "classification":
+            raise ValueError("config head.partial_fc is a classification head: use it with "
+                             "objective=classification")
+        from facecourse.losses import head_class
+        ask = getattr(head_class(cfg.head.name), "partial_fc_refusal", None)
+        refusal = ask() if ask is not None else "it is not a margin head; use arcface, cosface, ..."
+        if refusal is not None:
+            raise ValueError(f"config head.partial_fc with head.name={cfg.head.name!r}: {refusal}")
     if cfg.distill.teacher and cfg.distill.teacher_checkpoint:
         raise ValueError("config distill.teacher and distill.teacher_checkpoint are both set: "
                          "choose one teacher")
@@ -417,7 +450,8 @@ def validate(cfg: TrainConfig) -> None:
 # so far); every other field must equal the checkpoint's, or the run would silently train
 # like the old config while config.json claimed the new one.
 RESUMABLE = ("epochs", "max_steps", "max_minutes", "log_every", "checkpoint_every", "progress",
-             "device", "out_dir", "resume", "overwrite", "data.workers")
+             "device", "out_dir", "resume", "overwrite", "data.workers", "val.every", "val.bins",
+             "val.root", "val.batch_size")
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

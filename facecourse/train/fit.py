@@ -71,6 +71,11 @@ class _Net(nn.Module):
         return embeddings, logits, extras
 
 
+def _shard_path(ckpt_path: Path, rank: int) -> Path:
+    """Where rank `rank` keeps its PartialFC shard (head + optimizer) beside the checkpoint."""
+    return ckpt_path.with_name(f"{ckpt_path.stem}.head-rank{rank}.pt")
+
+
 def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
         head: nn.Module | None = None, teacher: nn.Module | None = None,
         extra_loss=None) -> FitResult:
@@ -147,6 +152,9 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
     use_head = kind.uses_head(cfg)
     if head is None and use_head:
         head = build.build_head(cfg.head, cfg.model.embedding_dim, num_classes)
+    # PartialFC on several processes: each holds its own shard of the centres, which DDP must
+    # not average, so DDP wraps the backbone alone and each rank checkpoints its shard
+    sharded = cfg.head.partial_fc > 0 and info.world_size > 1
     objective = create_objective(cfg, num_classes, device)  # after the modules: the same init
     # "auto" = True: channels-last is faster on CUDA and, measured in bench/results/train.json,
     # on CPU too (MobileFaceNet x0.5 at 64 px: 235 vs 147 img/s; the plain convnet ~10 %)
@@ -169,6 +177,8 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
     # ---- resume (validated before any file is written), output folder
     step = saved_step = 0
     if state is not None:
+        if cfg.head.partial_fc > 0 and (sharded or state.get("world_size", 1) > 1):
+            state = _with_shard(state, resume_from, info)  # each rank's own centres
         _load_state(state, resume_from, backbone, head, center_loss, optimizer, scheduler, scaler)
         step = saved_step = int(state["step"])
         if main:
@@ -180,8 +190,18 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
-    net = _Net(backbone, head if use_head else None)
-    model = DistributedDataParallel(net) if info.world_size > 1 else net
+    if sharded:
+        model = _Net(DistributedDataParallel(backbone), head)
+    else:
+        net = _Net(backbone, head if use_head else None)
+        model = DistributedDataParallel(net) if info.world_size > 1 else net
+    validator = None
+    if cfg.val.every:  # every rank looks (so a missing set fails everywhere), rank 0 measures
+        from .validation import BinValidator, find_bins
+        if main:
+            validator = BinValidator(cfg.val, cfg.data, cfg.model.image_size, device)
+        elif not find_bins(cfg.val, cfg.data)[0]:
+            raise FileNotFoundError(f"val.every={cfg.val.every}: no .bin set found (see rank 0)")
     batches = _Batches(cfg, train_set, labels, sampler, info, memory_format,
                        by_index=teacher_term is not None and teacher_term.by_index,
                        pairs=objective.pairs)
@@ -240,16 +260,21 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
                        "head_lr": optimizer.param_groups[-1]["lr"],
                        "img_per_s": n * cfg.batch_size / max(now - last_log_time, 1e-9),
                        "time_s": round(now - t0, 3)}
+                if validator is not None and (step % cfg.val.every == 0 or is_last):
+                    row.update(validator(backbone))  # rank 0; the others wait at the next step
                 history.append(row)
                 bar.set_postfix(loss=f"{row['loss']:.4f}", lr=f"{row['lr']:.3g}")
                 loss_sum.zero_()
-                last_log_step, last_log_time = step, time.perf_counter()
+                last_log_step, last_log_time = step, time.perf_counter()  # after validating
             if save_now:
                 if main:
                     save_checkpoint(training_state(
                         cfg.to_dict(), step, steps_per_epoch, info.world_size, backbone, head,
                         center_loss, optimizer, scheduler, scaler), ckpt_path)
                     saved_step = step
+                if sharded:
+                    save_checkpoint({"step": step, "rank": info.rank, "head": head.state_dict(),
+                                     "optimizer": optimizer.state_dict()}, _shard_path(ckpt_path, info.rank))
                 distributed.barrier(info)
             if step == kill_at:  # testing hook: die like a preempted job
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -312,6 +337,29 @@ class _Batches:
                 index = torch.cat(parts).to(self.device, non_blocking=True) if self.by_index else None
                 yield Batch([x.contiguous(memory_format=self.memory_format) for x in ims], lbs, index)
             step = (epoch + 1) * steps_per_epoch
+
+
+def _with_shard(state: dict, path: Path, info) -> dict:
+    """The checkpoint `state` with this rank's PartialFC shard (head, optimizer) put in."""
+    if state.get("world_size") != info.world_size:
+        raise ValueError(f"cannot resume {str(path)!r} on {info.world_size} processes: its PartialFC "
+                         f"centres are sharded over {state.get('world_size')}. Resume with torchrun "
+                         f"--nproc_per_node={state.get('world_size')}, or start a new run.")
+    shard = _shard_path(path, info.rank)
+    if not shard.is_file():
+        raise FileNotFoundError(f"cannot resume {str(path)!r}: rank {info.rank}'s PartialFC shard "
+                                f"{shard} is missing (each rank writes its own beside the checkpoint)")
+    try:
+        part = torch.load(shard, map_location="cpu", weights_only=True)  # tensors and plain values
+        part["step"], part["head"], part["optimizer"]
+    except Exception as e:  # noqa: BLE001 - any damage reads as one message
+        raise ValueError(f"cannot resume {str(path)!r}: {shard} is damaged or not a PartialFC shard "
+                         f"({str(e).splitlines()[0][:120] if str(e) else type(e).__name__}); start a new run") from None
+    if part["step"] != state["step"]:
+        raise ValueError(f"cannot resume {str(path)!r}: {shard} is from step {part['step']}, the "
+                         f"checkpoint from step {state['step']} (a run stopped while saving); "
+                         "start a new run")
+    return {**state, "head": part["head"], "optimizer": part["optimizer"]}
 
 
 def _check_extra_loss(extra_loss, device) -> None:

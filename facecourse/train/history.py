@@ -16,7 +16,7 @@ class History:
 
     def __init__(self, out_dir: str | Path | None, keep_until: int = 0):
         self.rows: list[dict] = []
-        self.jsonl = self.csv = None
+        self.jsonl = self.csv = self._columns = None
         if out_dir is None:
             return
         out_dir = Path(out_dir)
@@ -27,7 +27,8 @@ class History:
         self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in self.rows))
         with open(self.csv, "w", newline="") as f:
             if self.rows:
-                writer = csv.DictWriter(f, fieldnames=list(self.rows[0]))
+                self._columns = [k for k in self.rows[0] if not k.startswith("val_")]
+                writer = csv.DictWriter(f, fieldnames=self._columns, extrasaction="ignore", restval="")
                 writer.writeheader()
                 writer.writerows(self.rows)
 
@@ -38,8 +39,15 @@ class History:
         with open(self.jsonl, "a") as f:
             f.write(json.dumps(row) + "\n")
         new_file = self.csv.stat().st_size == 0
+        if new_file:
+            self._columns = [k for k in row if not k.startswith("val_")]
+        elif getattr(self, "_columns", None) is None:
+            with open(self.csv, newline="") as f:
+                self._columns = next(csv.reader(f))
         with open(self.csv, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
+            # the CSV keeps the training columns of every row; validation figures (val_*, on
+            # some rows only) are in history.jsonl
+            writer = csv.DictWriter(f, fieldnames=self._columns, extrasaction="ignore", restval="")
             if new_file:
                 writer.writeheader()
             writer.writerow(row)

@@ -4,7 +4,8 @@ The margin heads are in facecourse.losses (ArcFace, arXiv:1801.07698, and its fa
 01-03). Center loss (Wen et al., "A Discriminative Feature Learning Approach for Deep Face
 Recognition", ECCV 2016; lesson 02): L = L_CE + lambda * L_C, the centers moving by their own
 rate alpha (Eq. 4) after each step. A head may return a `HeadOutput` in training (BoundaryFace,
-lesson 09, corrects labels): the cross-entropy then uses its labels and adds its loss.
+lesson 09, corrects labels): the cross-entropy then uses its labels and adds its loss. PartialFC
+(`head.partial_fc`, arXiv:2203.15565) returns its own cross-entropy over the sharded centres.
 """
 from __future__ import annotations
 
@@ -38,7 +39,10 @@ class Classification(Objective):
         head_loss = 0.0
         if isinstance(logits, HeadOutput):  # the head corrected labels (BoundaryFace)
             logits, targets, head_loss = logits
-        loss = F.cross_entropy(logits.float(), targets) + head_loss
+        if logits.ndim == 0:  # PartialFC: the head took its (sharded) cross-entropy itself
+            loss = logits
+        else:
+            loss = F.cross_entropy(logits.float(), targets) + head_loss
         if self.center_loss is not None:
             weight = self.cfg.classification.center_loss_weight
             loss = loss + weight * self.center_loss(embeddings.float(), targets)
