@@ -3,8 +3,8 @@
 Same backbone, ArcFace head, batch, optimizer and in-memory uint8 data for both; the two are
 alternated `--repeats` times in one process and the medians compared. Each run is timed
 whole (set-up included) after one untimed warm-up of each; on CPU by the process's CPU time
-(robust on a shared machine), on CUDA by wall time. On CUDA both use fp16 autocast +
-GradScaler and channels_last (fit's `amp="auto"`, `channels_last="auto"`).
+(robust on a shared machine), on CUDA by wall time. Both use channels_last on every device
+(fit's `channels_last="auto"`), and on CUDA fp16 autocast + GradScaler (fit's `amp="auto"`).
 
     python bench/train_speed.py                  # CPU, and CUDA when available
     python bench/train_speed.py --bf16           # also: fit on CPU with bf16 autocast vs fp32
@@ -81,8 +81,7 @@ def run_bare(s, data, device, steps):
     backbone = create_backbone(s["backbone"], embedding_dim=512, image_size=s["image_size"],
                                width=s["width"]).to(dev)
     head = create_head("arcface", 512, data.num_classes).to(dev)
-    if cuda:
-        backbone = backbone.to(memory_format=torch.channels_last)
+    backbone = backbone.to(memory_format=torch.channels_last)  # as fit's channels_last="auto"
     opt = torch.optim.SGD(list(backbone.parameters()) + list(head.parameters()), lr=0.1,
                           momentum=0.9, weight_decay=5e-4)
     scaler = torch.amp.GradScaler("cuda", enabled=cuda)
@@ -91,8 +90,7 @@ def run_bare(s, data, device, steps):
     for step in range(steps):
         idx = order[step * b:(step + 1) * b]
         x = data.images[idx].to(dev, non_blocking=True).float().div_(127.5).sub_(1.0)
-        if cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
         y = data.labels[idx].to(dev, non_blocking=True)
         with torch.autocast(dev.type, dtype=torch.float16, enabled=cuda):
             loss = F.cross_entropy(head(backbone(x), y).float(), y)
@@ -103,9 +101,10 @@ def run_bare(s, data, device, steps):
     loss.item()  # wait for the device
 
 
-def measure(device, steps, repeats, bf16=False) -> dict:
-    """Whole calls (set-up included, the same for both) after one untimed warm-up of each."""
-    s = setup_for(device)
+def measure(device, steps, repeats, bf16=False, setup: dict | None = None) -> dict:
+    """Whole calls (set-up included, the same for both) after one untimed warm-up of each.
+    `setup`: backbone, width, image_size, batch (default `setup_for(device)`)."""
+    s = setup or setup_for(device)
     data = make_data(s["batch"] * steps, s["image_size"], classes=1000)
     run_fit(s, data, device, 2), run_bare(s, data, device, 2)  # warm-up: kernels, allocator
     runs = {"fit": [], "bare": [], "fit_bf16": []}

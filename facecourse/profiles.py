@@ -31,49 +31,69 @@ from dataclasses import dataclass
 __all__ = ["Profile", "get_profile", "list_profiles"]
 
 
+# Profile attributes that name a TrainConfig field (dotted): the profile sets the field, and
+# `profile.epochs` reads it back, for the lessons' own loops and prose.
+TRAIN_FIELDS = {
+    "image_size": "model.image_size",   # square input side in pixels (synthetic faces are rendered at it)
+    "backbone": "model.backbone",       # a name from facecourse.models.list_backbones()
+    "width": "model.width",             # backbone channel multiplier
+    "embedding_dim": "model.embedding_dim",
+    "lr": "optim.lr",                   # base learning rate of the lessons' SGD recipe
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "device": "device",                 # "cpu" or "cuda" (get_profile resolves "auto")
+    "amp": "amp",                       # "off" | "bf16" | "fp16" | "auto" (fit resolves "auto")
+}
+
+
 @dataclass(frozen=True)
 class Profile:
+    """What differs between smoke, laptop and gpu. The TrainConfig fields a profile sets live in
+    `train` (dotted names, applied by `lesson_config`); ``profile.epochs`` etc. read them."""
+
     name: str
-    image_size: int          # square input side in pixels
     num_identities: int      # training identities (synthetic)
     test_identities: int     # held-out identities for open-set evaluation
     images_per_identity: int
-    epochs: int
-    batch_size: int
-    backbone: str            # a name from facecourse.models.list_backbones()
-    width: float             # backbone channel multiplier
-    embedding_dim: int
-    lr: float                # base learning rate of the lessons' SGD recipe
     difficulty: float        # synthetic-face difficulty knob in [0, 1]
-    device: str              # "cpu" or "cuda"
-    amp: str                 # "off" | "bf16" | "fp16" | "auto" (fit resolves "auto")
-    workers: int             # DataLoader worker processes
     strict: bool             # True: lesson claims must hold as stated; False: loose checks
     real_size: int           # real faces (LFW, LAG): input side in pixels (prepared at 64 / 112)
     real_min_photos: int     # an LFW DevTrain person trains a lesson when they have this many photos
     real_photos: int         # ... and gives at most this many
+    train: dict = dataclasses.field(default_factory=dict)  # {"model.image_size": 32, "epochs": 24, ...}
+
+    def __getattr__(self, name):  # only for names that are not fields: profile.epochs, ...
+        if name in TRAIN_FIELDS:
+            return self.__dict__["train"][TRAIN_FIELDS[name]]
+        raise AttributeError(f"Profile has no field {name!r}")
 
     def asdict(self) -> dict:
         return dataclasses.asdict(self)
 
 
+def _profile(**fields) -> dict:
+    """A profile's table entry: TRAIN_FIELDS names go into `train`, the rest are Profile fields."""
+    train = {TRAIN_FIELDS[k]: fields.pop(k) for k in list(fields) if k in TRAIN_FIELDS}
+    return {**fields, "train": train}
+
+
 _PROFILES: dict[str, dict] = {
-    "smoke": dict(
+    "smoke": _profile(
         image_size=32, num_identities=48, test_identities=24, images_per_identity=8,
         epochs=2, batch_size=64, backbone="convnet", width=0.5, embedding_dim=64,
-        lr=0.1, difficulty=0.5, device="cpu", amp="off", workers=0, strict=False,
+        lr=0.1, difficulty=0.5, device="cpu", amp="off", strict=False,
         real_size=32, real_min_photos=4, real_photos=8,
     ),
-    "laptop": dict(
+    "laptop": _profile(
         image_size=32, num_identities=300, test_identities=100, images_per_identity=16,
         epochs=24, batch_size=64, backbone="convnet", width=0.5, embedding_dim=128,
-        lr=0.1, difficulty=0.5, device="cpu", amp="off", workers=0, strict=True,
+        lr=0.1, difficulty=0.5, device="cpu", amp="off", strict=True,
         real_size=64, real_min_photos=4, real_photos=16,
     ),
-    "gpu": dict(
+    "gpu": _profile(
         image_size=112, num_identities=4000, test_identities=500, images_per_identity=40,
         epochs=20, batch_size=256, backbone="mobilefacenet", width=1.0, embedding_dim=512,
-        lr=0.1, difficulty=0.5, device="auto", amp="auto", workers=8, strict=True,
+        lr=0.1, difficulty=0.5, device="auto", amp="auto", strict=True,
         real_size=112, real_min_photos=2, real_photos=40,
     ),
 }
@@ -94,11 +114,18 @@ def get_profile(name: str = "laptop", **overrides) -> Profile:
             f"unknown profile {name!r}; choose one of {list_profiles()} "
             "(set PROFILE in the notebook's parameters cell, or papermill -p PROFILE smoke)"
         )
-    fields = dict(_PROFILES[name], **overrides)
-    unknown = set(fields) - {f.name for f in dataclasses.fields(Profile)}
+    fields = {**_PROFILES[name], "train": dict(_PROFILES[name]["train"])}
+    known = {f.name for f in dataclasses.fields(Profile)} - {"name", "train"}
+    unknown = set(overrides) - known - set(TRAIN_FIELDS)
     if unknown:
-        raise TypeError(f"get_profile(): unknown field(s) {sorted(unknown)}")
+        raise TypeError(f"get_profile(): unknown field(s) {sorted(unknown)}; fields: "
+                        f"{', '.join(sorted(known | set(TRAIN_FIELDS)))}")
+    for key, value in overrides.items():
+        if key in TRAIN_FIELDS:
+            fields["train"][TRAIN_FIELDS[key]] = value
+        else:
+            fields[key] = value
     from facecourse.train.distributed import resolve_device  # the one resolver, also fit's
-    fields["device"] = resolve_device(fields["device"]).type  # "cuda" or "cpu"
+    fields["train"]["device"] = resolve_device(fields["train"]["device"]).type  # "cuda" or "cpu"
     # amp "auto" stays "auto": fit resolves it (fp16 on CUDA, off on CPU), in one place
     return Profile(name=name, **fields)

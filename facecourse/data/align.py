@@ -15,6 +15,9 @@ Landmarks come from dlib's HOG face detector and its 68-point shape predictor (s
 `face-recognition-models` wheel); eye centres are the means of the eye contours (points
 36-41, 42-47), the nose tip is point 30 and the mouth corners points 48 and 54. (dlib's
 5-point model marks eye corners and the base of the nose only, without mouth corners.)
+
+Lesson 00 walks detect -> align -> embed -> compare with it; lesson 10 draws its masks on the
+template's landmarks.
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 All public functions take uint8 images (B, 3, H, W) or (3, H, W), return the same shape and
 dtype, and are deterministic (masks and noise from `seed`). They work on real and synthetic
 faces alike; masks need the five landmarks (eyes, nose tip, mouth corners) or dlib's 68.
-Taught in the robustness lessons (low resolution, masked faces).
+Taught in the robustness lessons (low resolution, masked faces): lessons 05 and 08 train on
+low-resolution copies, lesson 10 masks faces, lesson 11 sweeps every degradation.
 """
 from __future__ import annotations
 

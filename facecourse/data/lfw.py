@@ -3,6 +3,9 @@
 Huang, Ramesh, Berg, Learned-Miller, "Labeled Faces in the Wild: A Database for Studying Face
 Recognition in Unconstrained Environments", UMass TR 07-49, 2007. View 1 (`pairsDevTrain.txt`,
 `pairsDevTest.txt`) is for model development; View 2 (`pairs.txt`) is the 10-fold test protocol.
+
+Lesson 00 shows an LFW photo (`lfw_photo`); every lesson's real-face section starts from the
+LFW prepared here (`facecourse.lesson_lfw`).
 """
 from __future__ import annotations
 

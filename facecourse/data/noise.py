@@ -1,5 +1,7 @@
 """Label noise for the noisy-labels lesson, and one way to find it again.
 
+Lesson 09 trains through it; lesson 11 adds it to the faces it searches over.
+
 Large face data sets are noisy in two ways (Wang et al. 2018, "The Devil of Face Recognition is
 in the Noise", arXiv:1807.11649): *closed-set* noise, an image labelled as another identity of
 the same set (a label flip), and *open-set* noise, an image of someone who is not in the set at

@@ -4,6 +4,8 @@ Folds follow LFW's View 2: 10 folds whose identities are disjoint, each with as 
 mismatched pairs, so 10-fold accuracy picks its threshold on 9 folds and tests on unseen people.
 Cross-factor protocols (CALFW-style cross-age, masked-vs-unmasked) draw image a from group A
 and image b from group B for matched and mismatched pairs alike, so only the factor differs.
+
+Lessons 03 and 09 draw their verification pairs here.
 """
 from __future__ import annotations
 

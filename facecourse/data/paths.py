@@ -1,4 +1,7 @@
-"""Where data lives: `FACECOURSE_DATA` (raw downloads) and `FACECOURSE_CACHE` (prepared sets)."""
+"""Where data lives: `FACECOURSE_DATA` (raw downloads) and `FACECOURSE_CACHE` (prepared sets).
+
+Lesson 06 asks it where the raw data are (CALFW's .bin), lesson 11 where the cache is.
+"""
 from __future__ import annotations
 
 import os

@@ -7,6 +7,8 @@ k-means runs on L2-normalized embeddings (so squared distance = 2 - 2 cos θ). M
 References: Amigó et al., "A comparison of extrinsic clustering evaluation metrics based on
 formal constraints", Information Retrieval 2009 (BCubed); Otto, Wang & Jain, "Clustering
 Millions of Faces by Identity", arXiv:1604.00989 (pairwise precision/recall for faces).
+
+Lesson 07 scores its clusterings with these.
 """
 from __future__ import annotations
 

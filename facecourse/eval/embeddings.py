@@ -3,6 +3,8 @@
 Scores follow one convention: higher = more similar. ``metric="cosine"`` gives cos θ between
 L2-normalized embeddings; ``metric="sqeuclidean"`` gives the NEGATIVE squared L2 distance
 (FaceNet, arXiv:1503.03832), so thresholds stay "accept when score >= threshold".
+
+Every lesson (00-11) embeds its test faces with `embed`.
 """
 from __future__ import annotations
 

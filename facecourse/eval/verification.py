@@ -9,6 +9,8 @@ References:
   - Huang et al., "Labeled Faces in the Wild", UMass TR 07-49, 2007 (View 2: 10 folds).
   - Schroff et al., "FaceNet", arXiv:1503.03832 (VAL(d) = TA(d)/P_same, FAR(d) = FA(d)/P_diff).
   - Deng et al., "ArcFace", arXiv:1801.07698 (the insightface 10-fold evaluation).
+
+Every lesson with a verification claim (00-06, 08-11) reads its figures off these functions.
 """
 from __future__ import annotations
 

@@ -11,6 +11,9 @@ draw the curves over θ) and, rarely, ``non_target_logits`` (CurricularFace), ``
 (SphereFace multiplies by |x|) or ``advance_schedule`` (SphereFace's λ). No in-place edits, no
 ``torch.no_grad`` tricks: plain autograd. ``partial_fc_refusal()`` says whether PartialFC can
 shard the head (derived from which hooks it overrides).
+
+Lesson 03 draws every head's margin from these hooks; lessons 09 and 11 build heads by name
+(`create_head`).
 """
 from __future__ import annotations
 

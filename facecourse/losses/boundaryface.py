@@ -1,4 +1,7 @@
-"""BoundaryFace: label self-correction at the margin boundary, and boundary-sample mining."""
+"""BoundaryFace: label self-correction at the margin boundary, and boundary-sample mining.
+
+Taught in lesson 09 (noisy labels).
+"""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,7 @@
-"""Center loss with Wen et al.'s own centre update."""
+"""Center loss with Wen et al.'s own centre update.
+
+Taught in lesson 02 (center loss).
+"""
 from __future__ import annotations
 
 import torch

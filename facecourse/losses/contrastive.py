@@ -1,4 +1,7 @@
-"""Contrastive loss on pairs: Hadsell et al.'s form and the seed report's form."""
+"""Contrastive loss on pairs: Hadsell et al.'s form and the seed report's form.
+
+Taught in lesson 06 (Siamese fine-tuning for cross-age faces).
+"""
 from __future__ import annotations
 
 import torch

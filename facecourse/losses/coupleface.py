@@ -1,4 +1,7 @@
-"""CoupleFace: feature distillation plus mutual relation distillation on mined prototypes."""
+"""CoupleFace: feature distillation plus mutual relation distillation on mined prototypes.
+
+Taught in lesson 08 (distillation).
+"""
 from __future__ import annotations
 
 import torch

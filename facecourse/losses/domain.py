@@ -1,4 +1,7 @@
-"""The loss of the masked-face domain-adaptation model (`facecourse.models.MaskedFaceDANN`)."""
+"""The loss of the masked-face domain-adaptation model (`facecourse.models.MaskedFaceDANN`).
+
+Taught in lesson 10 (masked faces).
+"""
 from __future__ import annotations
 
 import torch.nn.functional as F

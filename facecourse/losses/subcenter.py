@@ -1,4 +1,7 @@
-"""Sub-center ArcFace."""
+"""Sub-center ArcFace.
+
+Taught in lesson 09 (noisy labels: sub-centres absorb the noisy images).
+"""
 from __future__ import annotations
 
 from torch import Tensor

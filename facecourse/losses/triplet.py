@@ -1,4 +1,7 @@
-"""Triplet loss with online mining inside the batch."""
+"""Triplet loss with online mining inside the batch.
+
+Taught in lesson 05 (FaceNet triplets).
+"""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,7 @@
-"""CBAM attention, and a wrapper that adds it to any course backbone (A-SKD distils its maps)."""
+"""CBAM attention, and a wrapper that adds it to any course backbone (A-SKD distils its maps).
+
+Taught in lesson 08 (attention distillation).
+"""
 from __future__ import annotations
 
 import torch

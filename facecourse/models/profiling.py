@@ -1,4 +1,7 @@
-"""Model size helpers: parameters and multiply-accumulates (MACs) of one forward pass."""
+"""Model size helpers: parameters and multiply-accumulates (MACs) of one forward pass.
+
+Lessons 04 and 08 compare backbones and students by these sizes.
+"""
 from __future__ import annotations
 
 import torch

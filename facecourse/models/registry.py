@@ -3,6 +3,8 @@
 Every factory takes the same keyword arguments (``embedding_dim``, ``image_size``, ``width``,
 ``neck``, ``dropout``) plus its own (``blocks`` for the depth), and returns an ``nn.Module`` that
 maps images ``(B, 3, H, W)`` to embeddings ``(B, embedding_dim)`` (not normalized).
+
+Lessons 00, 04, 05, 07, 08 and 10 build their backbones by name here.
 """
 from __future__ import annotations
 

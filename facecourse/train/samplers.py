@@ -7,6 +7,8 @@ position in the data is just (epoch, step in the epoch).
 
 They are `torch.utils.data.Sampler`s meant for `DataLoader(batch_sampler=...)`; `fit` also
 cuts in-memory tensors with them directly (no per-image Python calls).
+
+Lesson 05 trains with the P x K sampler; lesson 06 with the cross-age pair sampler.
 """
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Embedding pictures: 2-D scatter (or the unit circle, ArcFace's 8-identity toy figure) and
 3-D points on the sphere. Both return their Figure.
+
+Lessons 01 and 02 draw their unit-circle and sphere figures with it.
 """
 from __future__ import annotations
 

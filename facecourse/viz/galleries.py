@@ -1,7 +1,7 @@
 """Faces beside what was measured on them, and galleries of what label noise and its correction
 did. Each function returns its Figure.
 
-- `image_strip`: faces side by side in one panel.
+- `image_strip`: faces side by side in one panel (lesson 06: the hardest cross-age pairs).
 - `plot_examples_beside`: a strip of probes at one degradation level beside every model's curve
   over the levels, that level marked (lesson 10: the mask's height; lesson 11: resolution,
   JPEG, exposure, side light).

@@ -11,6 +11,8 @@ Widgets: plain ipywidgets + an `Output` that re-displays a matplotlib Figure, so
 JupyterLab with no extension. The returned VBox carries ``.figure``, ``.sliders`` (dict),
 ``.update(**values)`` (set several sliders, redraw once) and, in train mode, ``.train(steps)``
 and ``.trainer``.
+
+Lesson 03's margin widget.
 """
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 The margins themselves live in `facecourse.losses` (each head's ``target_logit``); this module
 only evaluates them on a grid of angles and draws them, as in Deng et al., "ArcFace: Additive
 Angular Margin Loss for Deep Face Recognition", arXiv:1801.07698, Fig. 4(b).
+
+Lesson 03's margin curves.
 """
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Evaluation plots: ROC (log FAR), score histograms, training history, image grids, cluster
 galleries. Each function returns its Figure (assign it, ``fig = plot_roc(...)``, so Jupyter
 shows it once); pass ``ax=`` to draw into an existing axes where offered.
+
+Every lesson's ROC curves, histograms and training histories (00-08, 10, 11).
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 `print_table` is the course's one table printer: lesson 03 prints its heads' TAR / AUC /
 10-fold accuracy with it (synthetic faces and LFW), lesson 07 its clustering scores (number of
-clusters, NMI, ARI, pair F, BCubed F). `format_table` returns the same text instead.
+clusters, NMI, ARI, pair F, BCubed F), lesson 05 its triplet-mining comparison. `format_table`
+returns the same text instead.
 """
 from __future__ import annotations
 

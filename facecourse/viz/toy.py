@@ -6,6 +6,8 @@ Here each identity is a random prototype vector in `in_dim` dimensions, its "ima
 prototype plus Gaussian noise; a small MLP maps them to 2-D features (no bias in the head: the
 margin head holds only class centres). A loop of a few hundred full-batch Adam steps trains
 it in about a second on a CPU. A `FaceDataset` can replace the vectors (its images flattened).
+
+Lessons 01 and 02 train this toy in front of the student.
 """
 from __future__ import annotations
 

@@ -109,6 +109,16 @@ def test_real_faces_come_through_the_public_call_and_carry_a_claim(path):
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=NAMES)
+def test_runs_are_configured_through_lesson_config(path):
+    """No lesson builds a TrainConfig by hand: `lesson_config` / `real_config` fill in what the
+    profile knows (backbone, sizes, epochs, batch, device, AMP); a lesson changes fields."""
+    code = [_src(c) for c in _load(path)["cells"] if c["cell_type"] == "code"]
+    built = [line.strip() for src in code for line in src.splitlines()
+             if re.search(r"\bTrainConfig\s*\(", line)]
+    assert not built, f"{path.name} builds a TrainConfig by hand: {built[:2]}; use lesson_config(profile, ...)"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=NAMES)
 def test_notebooks_import_rather_than_redefine(path):
     exported = _exported()
     for i, cell in enumerate(_load(path)["cells"]):
