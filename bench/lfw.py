@@ -13,7 +13,11 @@ cached (`facecourse.eval.embedding_cache.dlib_embeddings`, ~8 min with 2 process
 
 Writes (merging) bench/results/lfw.json: devtest_acc_{scratch,distilled,dlib},
 devtest_auc_*, devtest_tar_far1e-2_*, train_cpu_minutes_{scratch,distilled} (wall minutes of
-training on the CPU), and a section per model with every metric, its command, machine and date.
+training on the CPU), and a section per model with every metric, its command, machine and date;
+then the README's results table (`results_table.py --write`). Each model is also measured on
+real cross-age faces when LAG is prepared: the seed report's protocol
+(`facecourse.eval.cross_age_metrics`: young->adult Rank-1, AUC, TAR@FAR=1e-2) on the LAG-dev
+people who are in no LFW list (lag_{auc,rank1,tar_far1e-2}_*, and "lag" in each section).
 """
 from __future__ import annotations
 
@@ -72,6 +76,54 @@ def measure_dlib(root, tag: str) -> dict:
             "command": tag}
 
 
+def lag_people(image_size: int):
+    """(LAG-dev at `image_size` px, its people in no LFW list), or (None, None) when LAG is not
+    prepared. Only people neither in LFW DevTrain (trained on) nor in DevTest: the LAG figure
+    is a test on people no LFW-tuned choice has seen."""
+    from facecourse.data import load_lag
+    try:
+        lag = load_lag(image_size=image_size)
+    except FileNotFoundError as e:
+        print(f"no LAG figures: {e}", file=sys.stderr)
+        return None, None
+    overlap = lag.lfw_overlap()
+    in_lfw = {n.casefold() for n in overlap.devtrain + overlap.devtest}
+    counts = lag.counts()
+    people = [p for p in lag.people if p.casefold() not in in_lfw and min(counts[p]) > 0]
+    return lag, people
+
+
+def lag_figures(embeddings, lag, people) -> dict:
+    """The seed report's cross-age figures (`facecourse.eval.cross_age_metrics`) on `people`."""
+    from facecourse.eval import cross_age_metrics
+    m = cross_age_metrics(np.asarray(embeddings), lag.dataset, people)
+    keep = ("rank1", "rank5", "auc", "tar@far=1e-2", "eer", "n_people", "n_pairs", "n_probes", "n_gallery")
+    return {k: (float(m[k]) if isinstance(m[k], float) else int(m[k])) for k in keep}
+
+
+def measure_lag_student(backbone, image_size: int) -> dict | None:
+    from facecourse.eval import embed
+    lag, people = lag_people(image_size)
+    if lag is None:
+        return None
+    emb = embed(backbone, lag.dataset.images, flip=True)  # flip averaging, as View 1
+    return {**lag_figures(emb, lag, people), "flip": True, "image_size": image_size}
+
+
+def measure_lag_dlib() -> dict | None:
+    from facecourse.data import default_cache_dir
+    from facecourse.eval.embedding_cache import cached_embeddings, data_key
+    from facecourse.models import DlibResNet
+    lag, people = lag_people(112)
+    if lag is None:
+        return None
+    images = lag.dataset.images
+    path = default_cache_dir() / "teachers" / f"dlib-landmarks-{data_key(images)}.npy"
+    emb = cached_embeddings(images, np.arange(len(images)), path, DlibResNet("landmarks"), workers=2)
+    seconds = json.loads(path.with_suffix(".json").read_text())["seconds"]
+    return {**lag_figures(emb, lag, people), "embed_minutes": round(seconds / 60, 2), "image_size": 112}
+
+
 def train_recipe(recipe: str, root, out_dir: Path, extra: dict, tag: str) -> dict:
     from facecourse.train import TrainConfig
     from facecourse.train.cli import train_and_evaluate
@@ -83,8 +135,12 @@ def train_recipe(recipe: str, root, out_dir: Path, extra: dict, tag: str) -> dic
     cli = " ".join(f"--set {k}={v}" for k, v in sets.items() if k != "progress")
     shown = out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir
     command = f"python -m facecourse train --recipe {recipe} {cli} --out {shown}"
-    _, metrics = train_and_evaluate(TrainConfig.from_dict(d), command)
+    cfg = TrainConfig.from_dict(d)
+    result, metrics = train_and_evaluate(cfg, command)
     metrics["command"] = f"{tag} (= {command})"
+    lag = measure_lag_student(result.backbone, cfg.model.image_size)
+    if lag is not None:
+        metrics["lag"] = lag
     return metrics
 
 
@@ -135,6 +191,9 @@ def main(argv=None) -> int:
         print(f"== {name}", flush=True)
         if name == "dlib":
             m = measure_dlib(root, tag)
+            lag = None if args.tiny else measure_lag_dlib()
+            if lag is not None:
+                m["lag"] = lag
         else:
             m = train_recipe(MODELS[name], root, runs / f"bench-{MODELS[name]}", extra, tag)
             update[f"train_cpu_minutes_{key}"] = m["train_minutes"]
@@ -145,9 +204,19 @@ def main(argv=None) -> int:
         update[f"devtest_tar_far1e-2_{key}"] = m["tar@far=1e-2"]
         print(f"{name}: DevTest accuracy {m['acc']:.4f}, AUC {m['auc']:.4f}, "
               f"TAR@FAR=1e-2 {m['tar@far=1e-2']:.4f}", flush=True)
+        if m.get("lag"):
+            g = m["lag"]
+            update[f"lag_auc_{key}"], update[f"lag_rank1_{key}"] = g["auc"], g["rank1"]
+            update[f"lag_tar_far1e-2_{key}"] = g["tar@far=1e-2"]
+            print(f"{name}: LAG ({g['n_people']} people in no LFW list) AUC {g['auc']:.4f}, "
+                  f"young->adult Rank-1 {g['rank1']:.4f}, TAR@FAR=1e-2 {g['tar@far=1e-2']:.4f}", flush=True)
     update["seconds"] = round(time.perf_counter() - t_start, 1)
     merge_results(update, out)
     print(f"wrote {out} ({update['seconds']:.0f} s)")
+    if out.resolve() == (RESULTS_DIR / "lfw.json").resolve():  # the README's table follows it
+        import results_table
+        results_table.write_readme()
+        print(f"rewrote the results table in {results_table.README}")
     return 0
 
 

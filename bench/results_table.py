@@ -30,6 +30,8 @@ MEASURED = [
     ("distilled_with_ce", "the same, dlib's term weighted 10 beside the ArcFace cross-entropy "
      "(`--recipe lfw-distill --set objective=classification`)",
      "LFW DevTrain images, their labels + dlib's embeddings"),
+    ("distilled_112px_11ep", "the same distilled student at 112 px, 11 epochs (an experiment: equal "
+     "training time, worse)", "LFW DevTrain images + dlib's embeddings of them"),
     ("dlib", "dlib ResNet-29, 128-d (the teacher), on our aligned crops",
      "~3 M faces of 7,485 people, none in LFW (dlib)"),
 ]
@@ -61,7 +63,7 @@ def load_results(results_dir: Path = BENCH / "results") -> dict:
 def generate(results: dict) -> str:
     """The README section (markers included) for `results` (as `load_results` returns)."""
     lfw = results.get("lfw", {})
-    rows = []
+    rows, lag_people = [], None
     for section, model, data in MEASURED:
         r = lfw.get(section) or {}
         minutes = r.get("train_minutes")
@@ -73,8 +75,12 @@ def generate(results: dict) -> str:
                  else ("— (pretrained)" if section == "dlib" else MISSING))
         how = (f"`{r['command']}`; {r.get('machine', '?')}; {r.get('date', '?')}"
                if r.get("command") else MISSING)
+        g = r.get("lag") or {}
         rows.append(f"| {model} | {data} | {_pct(r.get('acc'))} | {_fmt(r.get('auc'), 4)} | "
-                    f"{_fmt(r.get('tar@far=1e-2'))} | {train} | {how} |")
+                    f"{_fmt(r.get('tar@far=1e-2'))} | {_fmt(g.get('auc'))} | {_fmt(g.get('rank1'))} | "
+                    f"{_fmt(g.get('tar@far=1e-2'))} | {train} | {how} |")
+        if g.get("n_people"):
+            lag_people = g["n_people"]
     published = [f"| {m} | {d} | {a} | {s} |" for m, d, a, s in PUBLISHED]
     return "\n".join([
         START,
@@ -84,10 +90,14 @@ def generate(results: dict) -> str:
         "`bench/results/lfw.json` by `python bench/results_table.py --write`). LFW View 1: trained",
         "on the DevTrain people only; accuracy on the 1,000 DevTest pairs (other people) at the",
         "threshold chosen on the 2,200 DevTrain pairs; all three embed the same aligned crops and",
-        "go through the same evaluation (`facecourse.eval.view1_metrics`).",
+        "go through the same evaluation (`facecourse.eval.view1_metrics`). LAG: the same models on",
+        f"real cross-age faces, the {lag_people or 'LAG-dev'}{' ' if lag_people else ''}LAG-dev people who are in no LFW list (the seed",
+        "report's protocol, `facecourse.eval.cross_age_metrics`: every young/adult pair of a person",
+        "against as many young/adult pairs of two people; Rank-1 of each young photo among the adult",
+        "photos of all of them).",
         "",
-        "| model | trained on | DevTest accuracy | AUC | TAR@FAR=1e-2 | training | command; machine; date |",
-        "|---|---|---|---|---|---|---|",
+        "| model | trained on | DevTest accuracy | AUC | TAR@FAR=1e-2 | LAG AUC | LAG Rank-1 | LAG TAR@FAR=1e-2 | training | command; machine; date |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         "Published, not measured here (LFW View 2: 10-fold accuracy on 6,000 pairs, each with its",
@@ -106,6 +116,11 @@ def replace_section(text: str, section: str) -> str:
     if begin < 0 or end < begin:
         return text.rstrip("\n") + "\n\n" + section + "\n"
     return text[:begin] + section + text[end + len(END):]
+
+
+def write_readme() -> None:
+    """Rewrite the section in README.md from bench/results/*.json (what --write does)."""
+    README.write_text(replace_section(README.read_text(), generate(load_results())))
 
 
 def main(argv=None) -> int:
