@@ -111,14 +111,13 @@ def measure_lag_student(backbone, image_size: int) -> dict | None:
 
 
 def measure_lag_dlib() -> dict | None:
-    from facecourse.data import default_cache_dir
-    from facecourse.eval.embedding_cache import cached_embeddings, data_key
+    from facecourse.eval.embedding_cache import cached_embeddings, dlib_cache_path
     from facecourse.models import DlibResNet
     lag, people = lag_people(112)
     if lag is None:
         return None
     images = lag.dataset.images
-    path = default_cache_dir() / "teachers" / f"dlib-landmarks-{data_key(images)}.npy"
+    path = dlib_cache_path(lag)  # the LFW table's naming: teachers/dlib-landmarks-<hash>.npy
     emb = cached_embeddings(images, np.arange(len(images)), path, DlibResNet("landmarks"), workers=2)
     seconds = json.loads(path.with_suffix(".json").read_text())["seconds"]
     return {**lag_figures(emb, lag, people), "embed_minutes": round(seconds / 60, 2), "image_size": 112}

@@ -83,11 +83,6 @@ def _lesson_bar(stem, title, result, prev, nxt) -> str:
             f'{error}{claims}<hr>')
 
 
-def _convert(nb, exporter) -> str:
-    body, _ = exporter.from_notebook_node(nb)
-    return body
-
-
 def build_book(run: Path, out: Path | None = None, quiet: bool = False) -> Path:
     """Write the book of course run ``run`` into ``out`` (default ``run/book``); returns index.html."""
     import nbformat
@@ -120,7 +115,7 @@ def build_book(run: Path, out: Path | None = None, quiet: bool = False) -> Path:
             bar = _lesson_bar(stem, titles[stem], result, stems[i - 1] if i else None,
                               stems[i + 1] if i + 1 < len(stems) else None)
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(bar))
-            (staging / f"{stem}.html").write_text(_convert(nb, exporter), encoding="utf-8")
+            (staging / f"{stem}.html").write_text(exporter.from_notebook_node(nb)[0], encoding="utf-8")
             page = f"{stem}.html"
             if not quiet:
                 print(f"book: {stem}.html", flush=True)

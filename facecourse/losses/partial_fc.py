@@ -67,6 +67,13 @@ class _SumAcrossRanks(torch.autograd.Function):
         return grad
 
 
+def partial_fc_refusal(head: str) -> str | None:
+    """None when PartialFC can shard the head named `head`, else why not (the head's own answer)."""
+    cls = head_class(head)
+    ask = getattr(cls, "partial_fc_refusal", None)  # the head says; one outside MarginHead may not
+    return ask() if ask is not None else "it is not a MarginHead (no margin_logits); use a margin head"
+
+
 class PartialFC(nn.Module):
     """Sharded, sampled margin head that returns the cross-entropy loss (a scalar).
 
@@ -77,11 +84,9 @@ class PartialFC(nn.Module):
 
     def __init__(self, embedding_dim: int, num_classes: int, sample_rate: float = 1.0, head: str = "arcface", **head_kw):
         super().__init__()
-        cls = head_class(head)
-        ask = getattr(cls, "partial_fc_refusal", None)  # the head says; one outside MarginHead may not
-        refusal = ask() if ask is not None else "it is not a MarginHead (no margin_logits); use a margin head"
+        refusal = partial_fc_refusal(head)
         if refusal is not None:
-            raise ValueError(f"PartialFC: head={head!r} ({cls.__name__}) is not supported: {refusal}")
+            raise ValueError(f"PartialFC: head={head!r} ({head_class(head).__name__}) is not supported: {refusal}")
         if not 0.0 < sample_rate <= 1.0:
             raise ValueError(f"PartialFC: sample_rate must be in (0, 1], got {sample_rate}")
         self.rank, self.world_size = _world()

@@ -436,9 +436,8 @@ def validate(cfg: TrainConfig) -> None:
         if not objective.uses_head(cfg) or cfg.objective != "classification":
             raise ValueError("config head.partial_fc is a classification head: use it with "
                              "objective=classification")
-        from facecourse.losses import head_class
-        ask = getattr(head_class(cfg.head.name), "partial_fc_refusal", None)
-        refusal = ask() if ask is not None else "it is not a margin head; use arcface, cosface, ..."
+        from facecourse.losses.partial_fc import partial_fc_refusal
+        refusal = partial_fc_refusal(cfg.head.name)
         if refusal is not None:
             raise ValueError(f"config head.partial_fc with head.name={cfg.head.name!r}: {refusal}")
     if cfg.distill.teacher and cfg.distill.teacher_checkpoint:

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from facecourse.data import RecordIOReader, UnsafePickleError, load_bin, load_rec
-from facecourse.data.insightface import RECORDIO_MAGIC
+from facecourse.data.insightface import RECORDIO_MAGIC, _write_record
 
 
 def png(value, size=8):
@@ -126,16 +126,7 @@ def write_rec(rec, idx, records):
     """A tiny MXNet RecordIO writer: records = [(key, flag, label(s), image bytes)]."""
     with open(rec, "wb") as f, open(idx, "w") as fi:
         for key, labels, img in records:
-            labels = np.atleast_1d(np.asarray(labels, np.float32))
-            flag = 0 if len(labels) == 1 else len(labels)
-            head = struct.pack("<IfQQ", flag, float(labels[0]) if flag == 0 else 0.0, key, 0)
-            payload = head + (labels.tobytes() if flag else b"") + img
-            parts = payload.split(struct.pack("<I", RECORDIO_MAGIC))  # MXNet splits at the magic
-            fi.write(f"{key}\t{f.tell()}\n")
-            for k, part in enumerate(parts):
-                cflag = 0 if len(parts) == 1 else (1 if k == 0 else (3 if k == len(parts) - 1 else 2))
-                f.write(struct.pack("<II", RECORDIO_MAGIC, (cflag << 29) | len(part)) + part)
-                f.write(b"\0" * (-len(part) % 4))
+            _write_record(f, fi, key, labels, img)
 
 
 def test_load_rec_insightface_layout(tmp_path):

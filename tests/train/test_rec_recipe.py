@@ -2,9 +2,6 @@
 folder (train.rec + .bin sets written by `make_tiny_insightface`), validation on the .bin sets
 during training, PartialFC as a head option (one process, and sharded over two with torchrun)."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +16,9 @@ from facecourse.train.config import apply_overrides, validate
 from facecourse.train.recipes import get_recipe
 
 from _train_tiny import tiny_config, tiny_faces
+from test_ddp import torchrun
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 SMALL = ["--set", "model.backbone=mobilefacenet", "--set", "model.width=0.25", "--set", "model.image_size=32",
          "--set", "device=cpu", "--set", "batch_size=16", "--set", "max_steps=4", "--set", "log_every=2",
          "--set", "val.every=2", "--set", "data.workers=2", "--set", "checkpoint_every=2",
@@ -99,12 +96,6 @@ def test_partial_fc_at_rate_one_trains_like_the_plain_head():
     b = [r["loss"] for r in sharded.history]
     assert np.allclose(a, b, rtol=1e-5), (a, b)
     assert torch.allclose(plain.head.weight, sharded.head.head.weight, atol=1e-6)
-
-
-def torchrun(*args, timeout=240):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
 
 
 def test_partial_fc_sharded_over_two_processes_resumes_each_shard(tmp_path):
