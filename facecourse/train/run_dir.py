@@ -1,7 +1,7 @@
 """A run folder that never loses work: one process at a time, never reused by accident.
 
 `fit` writes config.json, history.{csv,jsonl} and checkpoint.pt into `out_dir`. Before it
-writes anything it takes `out_dir/.lock` (created atomically, holding its PID and host) and
+writes anything it takes `out_dir/.lock` (linked into place whole, holding its PID and host) and
 checks what the folder already holds:
 
 - a folder that holds a run is refused unless the config says `resume` (continue it) or
@@ -40,24 +40,40 @@ class RunLock:
 
     def acquire(self) -> "RunLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):  # a second try after removing a stale lock
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = self._owner()
-                if owner is None or not self._stale(owner):
-                    raise RunFolderError(self._held_message(owner)) from None
-                print(f"note: {self.path} was left by PID {owner.get('pid')} (started "
-                      f"{owner.get('started', '?')}), which is no longer running; taking it over",
-                      file=sys.stderr)
-                self.path.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w") as f:
-                json.dump({"pid": os.getpid(), "host": socket.gethostname(),
-                           "started": time.strftime("%Y-%m-%d %H:%M:%S")}, f)
-            self.held = True
-            return self
+        # The lock is written whole into a private file, then linked into place: os.link fails
+        # if the lock exists, and a lock that exists always names its owner (no window in which
+        # another process finds it empty).
+        tmp = self.path.with_name(f"{LOCK_NAME}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                   "started": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        try:
+            for _ in range(2):  # a second try after removing a stale lock
+                try:
+                    self._place(tmp)
+                except FileExistsError:
+                    owner = self._owner()
+                    if owner is None or not self._stale(owner):
+                        raise RunFolderError(self._held_message(owner)) from None
+                    print(f"note: {self.path} was left by PID {owner.get('pid')} (started "
+                          f"{owner.get('started', '?')}), which is no longer running; taking "
+                          "it over", file=sys.stderr)
+                    self.path.unlink(missing_ok=True)
+                    continue
+                self.held = True
+                return self
+        finally:
+            tmp.unlink(missing_ok=True)
         raise RunFolderError(self._held_message(self._owner()))
+
+    def _place(self, tmp: Path) -> None:
+        try:
+            os.link(tmp, self.path)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: create exclusively, then fill
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            with os.fdopen(fd, "w") as f:
+                f.write(tmp.read_text())
 
     def release(self) -> None:
         if self.held:

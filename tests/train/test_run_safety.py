@@ -18,6 +18,7 @@ from facecourse.train.checkpoint import load_checkpoint, non_finite, save_checkp
 from facecourse.train.cli import export_onnx_main, main
 from facecourse.train.fit import fit
 from facecourse.train.history import History
+from facecourse.train.run_dir import RunLock
 
 from _train_tiny import tiny_config, tiny_faces
 
@@ -119,6 +120,33 @@ def test_two_runs_started_at_once_into_one_folder(tmp_path):
     assert "is in use by PID" in loser or "already holds a run" in loser, loser
     assert [r["step"] for r in rows(out)] == list(range(1, 31))  # one run's rows, not two
 
+
+
+def test_a_lock_that_exists_always_names_its_owner(tmp_path):
+    """The race behind a flaky CI run: a second process found the lock created but still empty
+    and could only say 'another process'. The lock is now linked into place whole."""
+    import threading
+    seen, stop = [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            try:
+                seen.append((tmp_path / ".lock").read_text())
+            except FileNotFoundError:
+                pass
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(300):
+            with RunLock(tmp_path):
+                pass
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen, "the watcher never saw the lock"
+    assert all(json.loads(text)["pid"] == os.getpid() for text in seen)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary left behind
 
 # ---- 3./4. resume: the run's own config; weight-deciding changes refused, nothing written
 
