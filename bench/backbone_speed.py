@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
-from _results import merge_results  # bench/ is on sys.path when run as a script
+from _results import device_name, merge_results  # bench/ is on sys.path when run as a script
 
 
 from facecourse.models import count_flops, count_parameters, create_backbone
@@ -71,7 +70,7 @@ def main(argv=None) -> int:
         "backbone_images_per_s": rows,
         "backbone_speed_setup": {
             "batch": batch, "iters": iters, "amp": args.amp, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine()),
+            "device": device_name(device),
             "date": datetime.date.today().isoformat(),
         },
     }

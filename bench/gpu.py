@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _results import RESULTS_DIR, merge_results  # bench/ is on sys.path when run as a script
+from _results import RESULTS_DIR, device_name, merge_results  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,12 +39,6 @@ FULL = {"speed": [{"backbone": "mobilefacenet", "width": 1.0, "image_size": 112,
         "speed_steps": 30, "repeats": 3, "run_steps": 600, "val_every": 200, "log_every": 20}
 TINY = {"speed": [{"backbone": "mobilefacenet", "width": 0.25, "image_size": 32, "batch": 8}],
         "speed_steps": 2, "repeats": 1, "run_steps": 4, "val_every": 2, "log_every": 2}
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
 
 
 def speed(device: str, sizes: dict) -> list[dict]:

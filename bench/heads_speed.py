@@ -12,7 +12,6 @@ import argparse
 import datetime
 import json
 import math
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -21,17 +20,13 @@ import torch
 
 import torch.nn.functional as F
 from pytorch_metric_learning.losses import ArcFaceLoss
-from _results import merge_results  # bench/ is on sys.path when run as a script
+from _results import device_name, merge_results  # bench/ is on sys.path when run as a script
 
 from facecourse.losses import create_head
 
 RESULTS = Path(__file__).resolve().parent / "results" / "train.json"
 
 
-
-
-def device_name(device: torch.device) -> str:
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine())
 
 
 def timed(fn, device: torch.device) -> float:

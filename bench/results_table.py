@@ -30,6 +30,8 @@ MEASURED = [
     ("distilled_with_ce", "the same, dlib's term weighted 10 beside the ArcFace cross-entropy "
      "(`--recipe lfw-distill --set objective=classification`)",
      "LFW DevTrain images, their labels + dlib's embeddings"),
+    ("distilled_dropout02", "the same distilled student with dropout 0.2 before the embedding (the "
+     "recipe before dropout 0)", "LFW DevTrain images + dlib's embeddings of them"),
     ("distilled_112px_11ep", "the same distilled student at 112 px, 11 epochs (an experiment: equal "
      "training time, worse)", "LFW DevTrain images + dlib's embeddings of them"),
     ("dlib", "dlib ResNet-29, 128-d (the teacher), on our aligned crops",

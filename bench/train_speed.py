@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -28,7 +26,7 @@ import numpy as np
 import torch
 
 import torch.nn.functional as F
-from _results import merge_results  # bench/ is on sys.path when run as a script
+from _results import device_name, merge_results  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -125,8 +123,7 @@ def measure(device, steps, repeats, bf16=False, setup: dict | None = None) -> di
            "steps": steps, "repeats": repeats,
            "setup": {**s, "head": "arcface", "optimizer": "sgd", "data": "in-memory uint8",
                      "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
-           "device": torch.cuda.get_device_name() if cuda else
-           f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)",
+           "device": device_name(device),
            "date": time.strftime("%Y-%m-%d")}
     out["ratio"] = out["fit_img_per_s"] / out["bare_loop_img_per_s"]
     if bf16:

@@ -21,6 +21,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..data.real import cpu_seconds
 from .exercises import REPO
 from .reporting import load_report
 
@@ -43,7 +44,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, progress: bool = T
     report_file.unlink(missing_ok=True)
     old = os.environ.get("FACECOURSE_REPORT")
     os.environ["FACECOURSE_REPORT"] = str(report_file)
-    start, cpu = time.perf_counter(), _cpu_seconds()
+    start, cpu = time.perf_counter(), cpu_seconds()
     status, error = "ok", None
     try:
         pm.execute_notebook(
@@ -59,13 +60,8 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, progress: bool = T
         else:
             os.environ["FACECOURSE_REPORT"] = old
     seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 2), "cpu_seconds": round(_cpu_seconds() - cpu, 2),
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds() - cpu, 2),
             "status": status, "error": error, "metrics": load_report(report_file)}
-
-
-def _cpu_seconds() -> float:
-    t = os.times()  # children: the kernel, once it has exited and been waited for
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def run_course(profile: str = "laptop", only: list[str] | None = None, seed: int | None = None,

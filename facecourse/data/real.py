@@ -109,7 +109,7 @@ def prepare_real(profile="laptop", progress: bool = True, workers: int | None = 
             status[name] = {"status": "ready", "root": str(root)}
             print(f"{name}: prepared already ({root})")
             continue
-        t0, cpu0 = time.perf_counter(), _cpu_seconds()
+        t0, cpu0 = time.perf_counter(), cpu_seconds()
         if name == "lfw":
             from .lfw import prepare_lfw
             names = smoke_lfw_names(source) if profile == "smoke" else None
@@ -122,12 +122,13 @@ def prepare_real(profile="laptop", progress: bool = True, workers: int | None = 
             prepare_lag(source, root, workers=workers, progress=progress)
         seconds = time.perf_counter() - t0
         status[name] = {"status": "prepared", "root": str(root), "seconds": round(seconds, 1),
-                        "cpu_seconds": round(_cpu_seconds() - cpu0, 1)}
+                        "cpu_seconds": round(cpu_seconds() - cpu0, 1)}
         print(f"{name}: prepared in {seconds:.0f} s wall -> {root}", flush=True)
     return status
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the alignment workers)."""
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (alignment workers, a lesson's
+    kernel): a child counts once it has exited and been waited for."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system

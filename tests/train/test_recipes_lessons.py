@@ -72,3 +72,41 @@ def test_real_config_is_the_lesson_recipe_at_the_real_size():
         (2, 0.25, profile.real_size, 1.0)
     assert real_config(get_profile("laptop"), "ArcFace", 0) == real_config(get_profile("laptop"), "ArcFace", 0), \
         "lessons that train the same real-face model must get the same config (fit_cached shares it)"
+
+
+def test_recipe_config_is_the_named_recipe_at_the_lessons_budget():
+    from facecourse.train import get_recipe, recipe_config
+    from facecourse.train.config import TrainConfig, apply_overrides
+    for name in ("smoke", "laptop", "gpu"):
+        profile = get_profile(name)
+        cfg = recipe_config(profile, "lfw-distill", 2, epochs=3)
+        whole = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), get_recipe("lfw-distill")))
+        # the recipe's network, objective, loss weight, optimiser and augmentation ...
+        assert (cfg.objective, cfg.distill, cfg.model.backbone, cfg.model.width, cfg.model.dropout,
+                cfg.optim, cfg.data.scale_jitter, cfg.head) == \
+            (whole.objective, whole.distill, whole.model.backbone, whole.model.width, whole.model.dropout,
+             whole.optim, whole.data.scale_jitter, whole.head)
+        # ... at the lesson's size, batch, device and epochs, with no wall-clock cut
+        assert (cfg.model.image_size, cfg.batch_size, cfg.device, cfg.amp, cfg.epochs, cfg.seed,
+                cfg.max_minutes) == (profile.real_size, profile.batch_size, profile.device, profile.amp,
+                                     3, 2, 0)
+    with pytest.raises(KeyError, match="unknown recipe 'lfw-nope'"):
+        recipe_config(get_profile("smoke"), "lfw-nope")
+    with pytest.raises(TypeError, match=r"recipe_config\(\): unknown TrainConfig field"):
+        recipe_config(get_profile("smoke"), "lfw-scratch", epoch=2)
+
+
+def test_the_lfw_recipes_train_at_the_smoke_size(tmp_path):
+    """Lesson 08's real-face students (recipe_config of lfw-scratch / lfw-distill) train at the
+    smallest real-face size: MobileFaceNet at 32 px, the distilled one on a teacher table."""
+    from facecourse.train import EmbeddingTable, fit, recipe_config
+    profile = get_profile("smoke")
+    faces = SyntheticFaces(num_identities=8, images_per_identity=8, image_size=profile.real_size, seed=0)  # one batch of 64
+    table = torch.nn.functional.normalize(torch.randn(len(faces), 128, generator=torch.Generator().manual_seed(0)), dim=1)
+    for name, teacher in (("lfw-scratch", None), ("lfw-distill", EmbeddingTable(table))):
+        cfg = recipe_config(profile, name, 0, max_steps=4, progress=False, checkpoint_every=0,
+                            out_dir=str(tmp_path / name), optim={"warmup_epochs": 0})
+        r = fit(cfg, faces, teacher=teacher)
+        assert len(r.history) >= 1 and all(torch.isfinite(torch.tensor(h["loss"])) for h in r.history)
+        emb = r.backbone(torch.zeros(2, 3, profile.real_size, profile.real_size))
+        assert emb.shape == (2, 128)
