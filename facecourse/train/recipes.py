@@ -180,15 +180,3 @@ def real_config(profile, head="ArcFace", seed: int = 0, *, objective: str = "cla
         optim = {"clip_grad_norm": 5.0, **optim}
     return lesson_config(profile, head, seed, objective=objective, model=model, optim=optim, **fields)
 
-
-def recipe_config(profile, name: str, seed: int = 0, **fields):
-    """A named recipe (e.g. the LFW track's `lfw-distill`) at a lesson's budget: the recipe's
-    backbone, head, objective, optimiser and augmentation; the profile's real-face size
-    (`real_size`), batch, device and AMP; no time limit. `fields` as in `lesson_config` (a
-    lesson sets `epochs` for its budget). Lesson 08's real-face students are the LFW track's."""
-    from .config import TrainConfig, apply_overrides
-    recipe = {**get_recipe(name), "model.image_size": profile.real_size, "seed": seed,
-              "log_every": 10, "max_minutes": 0,
-              **{k: v for k, v in profile.train.items() if k in ("batch_size", "device", "amp")}}
-    cfg = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), recipe))
-    return _set_fields(cfg, fields, "recipe_config")
