@@ -133,6 +133,8 @@ def lesson_config(profile, head="softmax", seed: int = 0, *, objective: str = "c
         lesson_config(profile, "CosFace", seed, model={"backbone": "iresnet18", "neck": "fc"},
                       optim={"warmup_epochs": 0, "warmup_steps": 10}, max_steps=100)
     """
+    import dataclasses
+
     from .config import HeadConfig, TrainConfig, apply_overrides
     if not isinstance(head, HeadConfig):
         heads = lesson_heads()
@@ -144,19 +146,10 @@ def lesson_config(profile, head="softmax", seed: int = 0, *, objective: str = "c
               "log_every": 10}  # the profile's fields (profiles.TRAIN_FIELDS), then the lessons'
     cfg = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), recipe))
     cfg.head = head
-    return _set_fields(cfg, fields, "lesson_config")
-
-
-def _set_fields(cfg, fields: dict, caller: str):
-    """Set TrainConfig fields: a dict for a section changes the fields it names, a dataclass
-    replaces the section."""
-    import dataclasses
-
-    from .config import TrainConfig
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(fields) - known)
     if unknown:
-        raise TypeError(f"{caller}(): unknown TrainConfig field(s) {unknown}; fields: "
+        raise TypeError(f"lesson_config(): unknown TrainConfig field(s) {unknown}; fields: "
                         f"{', '.join(sorted(known))}")
     for name, value in fields.items():
         if isinstance(value, dict) and dataclasses.is_dataclass(getattr(cfg, name)):
@@ -180,4 +173,3 @@ def real_config(profile, head="ArcFace", seed: int = 0, *, objective: str = "cla
     if isinstance(optim, dict):
         optim = {"clip_grad_norm": 5.0, **optim}
     return lesson_config(profile, head, seed, objective=objective, model=model, optim=optim, **fields)
-
