@@ -89,6 +89,9 @@ def test_sync_bn_makes_two_processes_train_like_one(tmp_path):
         assert proc.returncode == 0, proc.stderr[-3000:]
         ends[sync] = _max_diff(torch.load(out / "final.pt", weights_only=True)["backbone"], one)
     assert ends["false"] > 1e-3, ends  # per-process statistics: another model
-    assert ends["true"] < 1e-4, ends  # global statistics: the 1-process model, up to rounding
+    # global statistics: the 1-process model up to rounding. Rounding differs (the all-reduce
+    # sums in another order) and grows over 4 SGD steps: 6.4e-4 was seen once in CI, against
+    # 1.57 without sync_bn, so the bound is on both the size and the ratio
+    assert ends["true"] < 2e-3 and ends["true"] * 300 < ends["false"], ends
     state = torch.load(tmp_path / "sync_true" / "checkpoint.pt", weights_only=True)
     assert set(state["backbone"]) == set(one)  # plain BatchNorm keys: loads without sync_bn
