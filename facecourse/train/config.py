@@ -157,6 +157,10 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many steps; 0 = epochs * steps per epoch
     max_minutes: float = 0.0  # also stop (and checkpoint) at the first log step after this many
     # minutes of training; 0 = no limit. A guard: the lr schedule still spans epochs/max_steps
+    fit_to_time: bool = False  # with max_minutes: at each log step, shorten the lr schedule to
+    # the steps that fit in what is left of max_minutes at the speed measured so far, so a slow
+    # machine still finishes the decay (never longer than epochs/max_steps; the minutes then
+    # add up over resumes, and the step count depends on the machine's speed)
     batch_size: int = 128  # GLOBAL batch (split evenly over the DDP processes)
     amp: str = "auto"  # auto (fp16 + GradScaler on CUDA, off on CPU) | off | bf16 | fp16
     channels_last: Any = "auto"  # True | False | "auto" (= True: faster on CUDA and on CPU, see bench)
@@ -448,7 +452,7 @@ def validate(cfg: TrainConfig) -> None:
 # Settings a resumed run may change (they decide how long and how it reports, not the weights
 # so far); every other field must equal the checkpoint's, or the run would silently train
 # like the old config while config.json claimed the new one.
-RESUMABLE = ("epochs", "max_steps", "max_minutes", "log_every", "checkpoint_every", "progress",
+RESUMABLE = ("epochs", "max_steps", "max_minutes", "fit_to_time", "log_every", "checkpoint_every", "progress",
              "device", "out_dir", "resume", "overwrite", "data.workers", "val.every", "val.bins",
              "val.root", "val.batch_size")
 

@@ -169,6 +169,7 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
     optimizer = build_optimizer(param_groups(backbone, head if use_head else None, cfg.optim),
                                 cfg.optim)
     scheduler = build_scheduler(optimizer, cfg.optim, total_steps, steps_per_epoch)
+    clock = _Clock(cfg, total_steps, scheduler.lr_lambdas[0], info)
     amp = cfg.amp if cfg.amp != "auto" else ("fp16" if device.type == "cuda" else "off")
     amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(amp)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
@@ -181,6 +182,7 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
             state = _with_shard(state, resume_from, info)  # each rank's own centres
         _load_state(state, resume_from, backbone, head, center_loss, optimizer, scheduler, scaler)
         step = saved_step = int(state["step"])
+        clock.resume(state)
         if main:
             set_rng_state(state["rng"])
         else:
@@ -209,14 +211,15 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
 
     # ---- the loop
     from tqdm.auto import tqdm
-    bar = tqdm(total=total_steps, initial=step, disable=not (cfg.progress and main),
+    bar = tqdm(total=clock.total_steps, initial=step, disable=not (cfg.progress and main),
                desc="train", dynamic_ncols=True)
     loss_sum = torch.zeros((), device=device)  # losses since the last log step
     bad = torch.full((2,), -1.0, device=device)  # first non-finite (step, loss); -1 = none
     step_t = torch.full((), float(step), device=device)  # the step, kept on the device
     last_log_step, last_log_time, t0 = step, time.perf_counter(), time.perf_counter()
+    clock.start(step)
     try:
-        for batch in batches.from_step(step) if step < total_steps else []:
+        for batch in batches.from_step(step) if step < clock.total_steps else []:
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 out = objective.loss(model, batch)
                 loss = out.loss
@@ -241,9 +244,11 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
             bad = torch.where(first, torch.stack([step_t, loss.float()]), bad)
             loss_sum += loss
             bar.update(1)
-            is_last = step >= total_steps or (
-                cfg.max_minutes > 0 and step % cfg.log_every == 0
-                and _out_of_time(t0, cfg.max_minutes, info))
+            is_last = step >= clock.total_steps or (
+                cfg.max_minutes > 0 and step % cfg.log_every == 0 and clock.out_of_time(step))
+            if clock.fitting and bar.total != clock.total_steps:
+                bar.total = clock.total_steps
+                bar.refresh()
             save_now = ckpt_path is not None and (
                 is_last or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0))
             log_now = is_last or step % cfg.log_every == 0
@@ -268,9 +273,9 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
                 last_log_step, last_log_time = step, time.perf_counter()  # after validating
             if save_now:
                 if main:
-                    save_checkpoint(training_state(
+                    save_checkpoint({**training_state(
                         cfg.to_dict(), step, steps_per_epoch, info.world_size, backbone, head,
-                        center_loss, optimizer, scheduler, scaler), ckpt_path)
+                        center_loss, optimizer, scheduler, scaler), **clock.state()}, ckpt_path)
                     saved_step = step
                 if sharded:
                     save_checkpoint({"step": step, "rank": info.rank, "head": head.state_dict(),
@@ -371,13 +376,60 @@ def _check_extra_loss(extra_loss, device) -> None:
                              "module) or freeze them with requires_grad_(False)")
 
 
-def _out_of_time(t0: float, max_minutes: float, info) -> bool:
-    """Has this run trained for `max_minutes`? (Any process's clock decides, for all.)"""
-    late = torch.tensor(float(time.perf_counter() - t0 >= 60 * max_minutes))
-    if info.world_size > 1:
-        late = late.to(info.device)
-        torch.distributed.all_reduce(late, op=torch.distributed.ReduceOp.MAX)
-    return bool(late.item())
+class _Clock:
+    """The run's time budget (`max_minutes`), and with `fit_to_time` the schedule it fits.
+
+    Without `fit_to_time` it is a guard: stop at the first log step after `max_minutes` of
+    this process's training. With it, each log step also measures the speed so far and sets
+    the schedule's length (`WarmupSchedule.total_steps`, never beyond `epochs`/`max_steps`)
+    to the steps that fit in the minutes left, so the cosine ends when the time does; the
+    minutes then count over resumes (`trained_seconds` in the checkpoint). Any process's clock
+    decides for all (the slowest), so every DDP rank keeps the same lr. The checkpoint keeps
+    the seconds trained in all (`trained_seconds`) either way.
+    """
+
+    def __init__(self, cfg, total_steps: int, schedule, info):
+        self.budget, self.info, self.schedule = 60 * cfg.max_minutes, info, schedule
+        self.fitting = cfg.fit_to_time and cfg.max_minutes > 0
+        self.planned = self.total_steps = total_steps
+        self.before = 0.0  # seconds trained by the runs this one resumes (fit_to_time)
+        self.rate = 0.0  # steps a second, as last measured
+
+    def resume(self, state: dict) -> None:
+        """Continue a checkpoint's clock: its seconds, and (fit_to_time) the schedule refitted
+        to this run's budget at the speed the checkpoint measured."""
+        self.before = float(state.get("trained_seconds", 0.0))
+        self.rate = float(state.get("steps_per_second", 0.0))
+        if self.fitting and self.rate > 0:
+            self._fit(int(state["step"]), self.before)
+
+    def start(self, step: int) -> None:
+        self.t0, self.step0 = time.perf_counter(), step
+
+    def out_of_time(self, step: int) -> bool:
+        """At a log step: is the budget spent? With fit_to_time, also refit the schedule."""
+        here = torch.tensor(time.perf_counter() - self.t0, dtype=torch.float64)
+        if self.info.world_size > 1:  # the slowest process decides, for all
+            here = here.float().to(self.info.device)
+            torch.distributed.all_reduce(here, op=torch.distributed.ReduceOp.MAX)
+        here = float(here.item())
+        spent = here + (self.before if self.fitting else 0.0)
+        if spent >= self.budget:
+            return True
+        if self.fitting and step > self.step0:
+            self.rate = (step - self.step0) / max(here, 1e-9)
+            self._fit(step, spent)
+        return step >= self.total_steps
+
+    def _fit(self, step: int, spent: float) -> None:
+        """The schedule's length: the steps that fit in the seconds left, at `self.rate`."""
+        left = max(0, int(self.rate * (self.budget - spent)))
+        self.total_steps = self.schedule.total_steps = min(self.planned, step + left)
+
+    def state(self) -> dict:
+        """What a checkpoint keeps of the clock: the seconds trained and the fitted length."""
+        return {"trained_seconds": self.before + time.perf_counter() - self.t0,
+                "fitted_total_steps": self.total_steps, "steps_per_second": self.rate}
 
 
 def _resume_path(cfg, ckpt_path):

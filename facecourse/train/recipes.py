@@ -13,7 +13,8 @@ _LFW_STUDENT = {  # the LFW track's student (recipes lfw-scratch and lfw-distill
     "data.color_jitter": 0.2,
     "optim.name": "sgd", "optim.lr": 0.1, "optim.weight_decay": 5e-4, "optim.warmup_epochs": 1,
     "optim.schedule": "cosine", "optim.clip_grad_norm": 5.0,
-    "epochs": 34, "batch_size": 64, "max_minutes": 19, "log_every": 20, "checkpoint_every": 500,
+    "epochs": 34, "batch_size": 64, "max_minutes": 19, "fit_to_time": True, "log_every": 20,
+    "checkpoint_every": 500,
 }
 
 RECIPES: dict[str, dict] = {

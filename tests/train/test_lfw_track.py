@@ -84,3 +84,57 @@ def test_the_cache_key_holds_every_field_and_the_schema_version(monkeypatch):
     assert run_key(tiny_config(log_every=7, progress=True, overwrite=True), tiny_faces()) == base
     monkeypatch.setattr(cache, "SCHEMA_VERSION", cache.SCHEMA_VERSION + 1)
     assert run_key(tiny_config(), tiny_faces()) != base
+
+
+class _SlowClock:
+    """A stand-in for fit's `time` module: every training step costs `per_step` seconds."""
+
+    def __init__(self, per_step: float):
+        self.now, self.per_step = 1000.0, per_step
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def tick(self, *args):  # fit's extra_loss hook: one call a step
+        self.now += self.per_step
+        return torch.zeros(())
+
+
+def _timed_fit(monkeypatch, tmp_path, per_step, **sets):
+    import importlib
+    fit_module = importlib.import_module("facecourse.train.fit")  # the module, not fit()
+    clock = _SlowClock(per_step)
+    monkeypatch.setattr(fit_module, "time", clock)
+    cfg = tiny_config(**{"max_steps": 40, "log_every": 2, "optim.warmup_steps": 0,
+                         "max_minutes": 0.5, "out_dir": str(tmp_path), **sets})
+    return fit(cfg, tiny_faces(), extra_loss=clock.tick), clock
+
+
+def test_fit_to_time_ends_the_cosine_when_the_minutes_end(monkeypatch, tmp_path):
+    # 40 steps planned, 30 s of budget, 1.5 s a step: only 20 fit. The guard alone stops at
+    # step 20 with the lr still at half its peak; fit_to_time finishes the decay by then.
+    guard, _ = _timed_fit(monkeypatch, tmp_path / "guard", 1.5)
+    fitted, _ = _timed_fit(monkeypatch, tmp_path / "fitted", 1.5, fit_to_time=True)
+    assert guard.history[-1]["step"] == fitted.history[-1]["step"] == 20
+    assert guard.history[-1]["lr"] > 0.4 * 0.05
+    assert fitted.history[-1]["lr"] < 0.02 * 0.05
+    lrs = [r["lr"] for r in fitted.history]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))  # still a decay, never a jump back up
+    # a fast machine: everything fits, so fit_to_time changes nothing
+    fast, _ = _timed_fit(monkeypatch, tmp_path / "fast", 0.1, fit_to_time=True)
+    plain, _ = _timed_fit(monkeypatch, tmp_path / "plain", 0.1)
+    assert [r["lr"] for r in fast.history] == [r["lr"] for r in plain.history]
+    assert fast.history[-1]["step"] == 40
+
+
+def test_fit_to_time_counts_the_minutes_over_a_resume(monkeypatch, tmp_path):
+    state_path = tmp_path / "run" / "checkpoint.pt"
+    first, _ = _timed_fit(monkeypatch, tmp_path / "run", 1.5, fit_to_time=True, max_minutes=0.25)
+    state = torch.load(state_path, weights_only=True)
+    assert first.history[-1]["step"] == 10 and state["fitted_total_steps"] == 10
+    assert state["trained_seconds"] == pytest.approx(15.0)
+    # 15 s more in the budget: ~10 steps more, not another 30 s worth, and the decay ends again
+    more, _ = _timed_fit(monkeypatch, tmp_path / "run", 1.5, fit_to_time=True, resume=True)
+    assert 18 <= more.history[-1]["step"] <= 21 and more.history[-1]["lr"] < 0.05 * 0.05
+    assert torch.load(state_path, weights_only=True)["trained_seconds"] == pytest.approx(
+        1.5 * more.history[-1]["step"])
