@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="run folder (config.json, history.csv, checkpoint.pt)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its checkpoint, with its own config "
-                             "(--set may change epochs, max_steps, max_minutes, log_every, "
+                             "(--set may change epochs, max_steps, max_minutes, fit_to_time, log_every, "
                              "checkpoint_every, device, data.workers)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the run already in --out (without it, an existing run "

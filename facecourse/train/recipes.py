@@ -40,7 +40,9 @@ RECIPES: dict[str, dict] = {
     # DevTrain people only, test on the 1,000 DevTest pairs (other people). Sized for 2 CPU
     # cores: MobileFaceNet x0.5 at 64 px, 34 epochs (5,032 steps, 15.2 min distilled) or 39
     # (5,772 steps, 16.0 min from scratch) on 2 quiet cores (bench/results/lfw.json,
-    # 2026-12-02); max_minutes stops a slower machine at 19 min all the same.
+    # 2026-12-02). On a slower machine max_minutes stops at 19 min all the same, and
+    # fit_to_time shortens the cosine to the steps that fit, so its decay still ends: on
+    # 2026-12-03 the same 2 cores ran at half speed (3.2 it/s, dlib's table 13.5 min, not 6.75).
     # From scratch: ArcFace (arXiv:1801.07698) for 4,038 classes of ~2.4 images (70 % have one
     # image) with s=16, m=0.2 rather than the paper's s=64, m=0.5: a short run on few images
     # needs the smaller scale and margin, as lesson 03 measures on synthetic faces), a 128-d
