@@ -8,7 +8,8 @@ checks what the folder already holds:
   `overwrite` (replace it); `overwrite` deletes only the files a run writes (RUN_FILES);
 - a lock held by a live process is refused with its PID; a lock whose process is gone
   (killed with SIGKILL, the machine rebooted) is stale, reported and taken over;
-- checkpoint temporaries orphaned by a killed write (`.checkpoint.pt.<pid>.tmp`) are removed.
+- checkpoint temporaries orphaned by a killed write (`.checkpoint.pt.<pid>.tmp`) are removed,
+  and so are lock temporaries (`.lock.<pid>.tmp`) of a process killed while taking the lock.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class RunLock:
         # The lock is written whole into a private file, then linked into place: os.link fails
         # if the lock exists, and a lock that exists always names its owner (no window in which
         # another process finds it empty).
+        self._remove_orphans()
         tmp = self.path.with_name(f"{LOCK_NAME}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                    "started": time.strftime("%Y-%m-%d %H:%M:%S")}))
@@ -64,6 +66,25 @@ class RunLock:
         finally:
             tmp.unlink(missing_ok=True)
         raise RunFolderError(self._held_message(self._owner()))
+
+    def _remove_orphans(self) -> None:
+        """Remove `.lock.<pid>.tmp` files of processes on this host that are gone: a run killed
+        between writing its private file and linking it leaves one behind."""
+        for tmp in self.path.parent.glob(f"{LOCK_NAME}.*.tmp"):
+            pid = tmp.name[len(LOCK_NAME) + 1:-len(".tmp")]
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                host = json.loads(tmp.read_text()).get("host")
+            except (OSError, ValueError, AttributeError):  # empty or cut short: the write was
+                host = None                                # killed, or is under way right now
+            try:
+                old = time.time() - tmp.stat().st_mtime > 60
+            except OSError:
+                continue
+            mine = host == socket.gethostname() or (host is None and old)
+            if mine and not pid_alive(int(pid)):
+                tmp.unlink(missing_ok=True)
 
     def _place(self, tmp: Path) -> None:
         try:

@@ -140,13 +140,34 @@ def test_a_lock_that_exists_always_names_its_owner(tmp_path):
     try:
         for _ in range(300):
             with RunLock(tmp_path):
-                pass
+                time.sleep(0.001)  # lets the watcher run (on a loaded machine it may not, else)
     finally:
         stop.set()
         watcher.join()
     assert seen, "the watcher never saw the lock"
     assert all(json.loads(text)["pid"] == os.getpid() for text in seen)
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary left behind
+
+def test_lock_temporaries_of_killed_processes_are_removed_and_live_ones_kept(tmp_path):
+    """A run SIGKILLed between writing `.lock.<pid>.tmp` and linking it left the file for good."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        host = os.uname().nodename
+        for pid in (dead.pid, live.pid):
+            (tmp_path / f".lock.{pid}.tmp").write_text(json.dumps({"pid": pid, "host": host}))
+        (tmp_path / ".lock.77777777.tmp").write_text(json.dumps({"pid": 77777777, "host": "elsewhere"}))
+        (tmp_path / f".lock.{dead.pid + 1000000}.tmp").write_text("")  # cut short, just now
+        with RunLock(tmp_path):
+            pass
+        left = sorted(p.name for p in tmp_path.iterdir())
+    finally:
+        live.kill()
+        live.wait()
+    assert left == sorted([f".lock.{live.pid}.tmp", ".lock.77777777.tmp",  # another host's, a live one's
+                           f".lock.{dead.pid + 1000000}.tmp"])  # may be under way: kept for a minute
+
 
 # ---- 3./4. resume: the run's own config; weight-deciding changes refused, nothing written
 
