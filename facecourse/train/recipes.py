@@ -59,7 +59,10 @@ RECIPES: dict[str, dict] = {
     # 15.2 min; with scratch's dropout 0.2 93.5 % / 0.981 ("distilled_dropout02"; 20 epochs
     # 93.3 %); the teacher's term weighted 10 beside the ArcFace cross-entropy 91.1 %
     # ("distilled_with_ce"); the same 14 minutes spent at 112 px (11 epochs, dropout 0.2) 92.9 %
-    # (LAG 0.731, "distilled_112px_11ep").
+    # (LAG 0.731, "distilled_112px_11ep"). Not at a lesson's budget: as lesson 08's students
+    # (12 epochs on 3,302 photos, ~620 steps) this regression alone tied or lost to the student
+    # alone (AUC 0.922 / 0.905 / 0.915 vs 0.916 / 0.919 / 0.917, seeds 0-2,
+    # bench/results/seeds_08_distillation_track_recipes.json): lesson 08 keeps ArcFace + the term.
     "lfw-distill": {**_LFW_STUDENT, "objective": "distill", "distill.teacher": "dlib",
                     "distill.weight": 10.0, "model.dropout": 0.0},
     # The GPU box on a real web-face set: ArcFace's CASIA-WebFace setting (Deng et al.,
@@ -136,6 +139,8 @@ def lesson_config(profile, head="softmax", seed: int = 0, *, objective: str = "c
         lesson_config(profile, "CosFace", seed, model={"backbone": "iresnet18", "neck": "fc"},
                       optim={"warmup_epochs": 0, "warmup_steps": 10}, max_steps=100)
     """
+    import dataclasses
+
     from .config import HeadConfig, TrainConfig, apply_overrides
     if not isinstance(head, HeadConfig):
         heads = lesson_heads()
@@ -147,18 +152,10 @@ def lesson_config(profile, head="softmax", seed: int = 0, *, objective: str = "c
               "log_every": 10}  # the profile's fields (profiles.TRAIN_FIELDS), then the lessons'
     cfg = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), recipe))
     cfg.head = head
-    return _set_fields(cfg, fields, "lesson_config")
-
-
-def _set_fields(cfg, fields: dict, caller: str):
-    """Set TrainConfig fields on `cfg`: a dict for a section changes only the fields it names."""
-    import dataclasses
-
-    from .config import TrainConfig
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(fields) - known)
     if unknown:
-        raise TypeError(f"{caller}(): unknown TrainConfig field(s) {unknown}; fields: "
+        raise TypeError(f"lesson_config(): unknown TrainConfig field(s) {unknown}; fields: "
                         f"{', '.join(sorted(known))}")
     for name, value in fields.items():
         if isinstance(value, dict) and dataclasses.is_dataclass(getattr(cfg, name)):
@@ -182,23 +179,3 @@ def real_config(profile, head="ArcFace", seed: int = 0, *, objective: str = "cla
     if isinstance(optim, dict):
         optim = {"clip_grad_norm": 5.0, **optim}
     return lesson_config(profile, head, seed, objective=objective, model=model, optim=optim, **fields)
-
-
-def recipe_config(name: str, profile, seed: int = 0, **fields):
-    """Recipe `name` at a lesson's budget: a lesson's real-face section trains what a track trains.
-
-    The recipe gives the network, head, objective, augmentation and optimiser; the profile gives
-    what sizes a lesson to its machine: the input side (`real_size`), device, AMP and batch, and
-    the epochs unless `fields` names them. A lesson has no minute budget (`max_minutes=0`, so no
-    `fit_to_time`): the same config trains the same steps on any machine, and `fit_cached` finds
-    it again. Lesson 08's students are `recipe_config("lfw-scratch", ...)` and
-    `recipe_config("lfw-distill", ...)` at its budget. `fields` as in `lesson_config` (a dict
-    for a section changes only the fields it names).
-    """
-    from .config import TrainConfig, apply_overrides
-    budget = {key: value for key, value in profile.train.items()
-              if key in ("epochs", "batch_size", "device", "amp")}
-    recipe = {**get_recipe(name), **budget, "model.image_size": profile.real_size, "seed": seed,
-              "max_minutes": 0, "fit_to_time": False, "log_every": 10}
-    cfg = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), recipe))
-    return _set_fields(cfg, fields, "recipe_config")

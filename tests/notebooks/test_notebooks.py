@@ -110,7 +110,7 @@ def test_real_faces_come_through_the_public_call_and_carry_a_claim(path):
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=NAMES)
 def test_runs_are_configured_through_lesson_config(path):
-    """No lesson builds a TrainConfig by hand: `lesson_config` / `real_config` / `recipe_config` fill in what the
+    """No lesson builds a TrainConfig by hand: `lesson_config` / `real_config` fill in what the
     profile knows (backbone, sizes, epochs, batch, device, AMP); a lesson changes fields."""
     code = [_src(c) for c in _load(path)["cells"] if c["cell_type"] == "code"]
     built = [line.strip() for src in code for line in src.splitlines()

@@ -72,32 +72,3 @@ def test_real_config_is_the_lesson_recipe_at_the_real_size():
         (2, 0.25, profile.real_size, 1.0)
     assert real_config(get_profile("laptop"), "ArcFace", 0) == real_config(get_profile("laptop"), "ArcFace", 0), \
         "lessons that train the same real-face model must get the same config (fit_cached shares it)"
-
-
-def test_recipe_config_is_the_track_recipe_at_the_lesson_budget():
-    from facecourse import recipe_config
-    from facecourse.train import TrainConfig, get_recipe
-    from facecourse.train.config import apply_overrides
-    for name in ("smoke", "laptop", "gpu"):
-        profile = get_profile(name)
-        for recipe in ("lfw-scratch", "lfw-distill"):
-            cfg = recipe_config(recipe, profile, 2, epochs=3)
-            track = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), get_recipe(recipe)))
-            # what the recipe chose: network, head, objective, augmentation, optimiser
-            assert (cfg.model.backbone, cfg.model.width, cfg.model.embedding_dim, cfg.model.dropout) == \
-                (track.model.backbone, track.model.width, track.model.embedding_dim, track.model.dropout)
-            assert (cfg.head, cfg.objective, cfg.distill, cfg.optim) == \
-                (track.head, track.objective, track.distill, track.optim)
-            assert (cfg.data.scale_jitter, cfg.data.color_jitter) == (track.data.scale_jitter, track.data.color_jitter)
-            # what the lesson's budget sets: size, batch, device, epochs, seed, no clock
-            assert (cfg.model.image_size, cfg.batch_size, cfg.device, cfg.epochs, cfg.seed) == \
-                (profile.real_size, profile.batch_size, profile.device, 3, 2)
-            assert cfg.max_minutes == 0 and cfg.fit_to_time is False
-    laptop = get_profile("laptop")
-    assert recipe_config("lfw-distill", laptop).objective == "distill"
-    assert recipe_config("lfw-scratch", laptop).epochs == laptop.epochs  # the profile's unless named
-    assert recipe_config("lfw-scratch", laptop, model={"width": 0.25}).model.backbone == "mobilefacenet"
-    with pytest.raises(TypeError, match="recipe_config.*epoch"):
-        recipe_config("lfw-scratch", laptop, epoch=2)
-    with pytest.raises(KeyError, match="known recipes"):
-        recipe_config("lfw-scrach", laptop)
