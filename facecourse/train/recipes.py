@@ -59,7 +59,8 @@ RECIPES: dict[str, dict] = {
     # 15.2 min; with scratch's dropout 0.2 93.5 % / 0.981 ("distilled_dropout02"; 20 epochs
     # 93.3 %); the teacher's term weighted 10 beside the ArcFace cross-entropy 91.1 %
     # ("distilled_with_ce"); the same 14 minutes spent at 112 px (11 epochs, dropout 0.2) 92.9 %
-    # (LAG 0.731, "distilled_112px_11ep"). Not at a lesson's budget: as lesson 08's students
+    # (LAG 0.731, "distilled_112px_11ep"); weight decay 1e-4, 30 epochs on a slow day, 92.8 %
+    # ("distilled_wd1e-4"). Not at a lesson's budget: as lesson 08's students
     # (12 epochs on 3,302 photos, ~620 steps) this regression alone tied or lost to the student
     # alone (AUC 0.922 / 0.905 / 0.915 vs 0.916 / 0.919 / 0.917, seeds 0-2,
     # bench/results/seeds_08_distillation_track_recipes.json): lesson 08 keeps ArcFace + the term.
