@@ -54,12 +54,15 @@ def non_finite(modules: dict, optimizer=None) -> list[str]:
     return [n for (n, _), ok in zip(tensors, finite) if not ok]
 
 
-def remove_orphans(folder: str | os.PathLike) -> list[Path]:
-    """Delete `.checkpoint.pt.<pid>.tmp` files left by writes whose process was killed."""
+def remove_orphans(folder: str | os.PathLike, prefix: str = f".{CHECKPOINT_NAME}",
+                   mine=None) -> list[Path]:
+    """Delete `<prefix>.<pid>.tmp` files (`.checkpoint.pt.<pid>.tmp` unless told) left by writes
+    whose process was killed. `mine(path)`, when given, must also say the file is this machine's
+    (a PID means nothing on another host)."""
     removed = []
-    for tmp in Path(folder).glob(f".{CHECKPOINT_NAME}.*.tmp"):
-        pid = tmp.name[len(CHECKPOINT_NAME) + 2:-len(".tmp")]
-        if pid.isdigit() and not pid_alive(int(pid)):
+    for tmp in Path(folder).glob(f"{prefix}.*.tmp"):
+        pid = tmp.name[len(prefix) + 1:-len(".tmp")]
+        if pid.isdigit() and (mine is None or mine(tmp)) and not pid_alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed

@@ -32,6 +32,21 @@ class RunFolderError(ValueError):
     """The run folder cannot be used as asked (already a run, locked by another process)."""
 
 
+def _written_here(tmp: Path) -> bool:
+    """Is lock temporary `tmp` this host's? It names its host; one that is empty or cut short
+    (its write was killed, or is under way right now) counts as this host's after a minute."""
+    try:
+        host = json.loads(tmp.read_text()).get("host")
+    except (OSError, ValueError, AttributeError):
+        host = None
+    if host is not None:
+        return host == socket.gethostname()
+    try:
+        return time.time() - tmp.stat().st_mtime > 60
+    except OSError:
+        return False
+
+
 class RunLock:
     """`out_dir/.lock` while a run writes there: `with RunLock(out_dir): ...`."""
 
@@ -43,8 +58,8 @@ class RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # The lock is written whole into a private file, then linked into place: os.link fails
         # if the lock exists, and a lock that exists always names its owner (no window in which
-        # another process finds it empty).
-        self._remove_orphans()
+        # another process finds it empty). Private files of acquires killed before the link go.
+        remove_orphans(self.path.parent, LOCK_NAME, mine=_written_here)
         tmp = self.path.with_name(f"{LOCK_NAME}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                    "started": time.strftime("%Y-%m-%d %H:%M:%S")}))
@@ -66,25 +81,6 @@ class RunLock:
         finally:
             tmp.unlink(missing_ok=True)
         raise RunFolderError(self._held_message(self._owner()))
-
-    def _remove_orphans(self) -> None:
-        """Remove `.lock.<pid>.tmp` files of processes on this host that are gone: a run killed
-        between writing its private file and linking it leaves one behind."""
-        for tmp in self.path.parent.glob(f"{LOCK_NAME}.*.tmp"):
-            pid = tmp.name[len(LOCK_NAME) + 1:-len(".tmp")]
-            if not pid.isdigit() or int(pid) == os.getpid():
-                continue
-            try:
-                host = json.loads(tmp.read_text()).get("host")
-            except (OSError, ValueError, AttributeError):  # empty or cut short: the write was
-                host = None                                # killed, or is under way right now
-            try:
-                old = time.time() - tmp.stat().st_mtime > 60
-            except OSError:
-                continue
-            mine = host == socket.gethostname() or (host is None and old)
-            if mine and not pid_alive(int(pid)):
-                tmp.unlink(missing_ok=True)
 
     def _place(self, tmp: Path) -> None:
         try:

@@ -148,6 +148,7 @@ def test_a_lock_that_exists_always_names_its_owner(tmp_path):
     assert all(json.loads(text)["pid"] == os.getpid() for text in seen)
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary left behind
 
+
 def test_lock_temporaries_of_killed_processes_are_removed_and_live_ones_kept(tmp_path):
     """A run SIGKILLed between writing `.lock.<pid>.tmp` and linking it left the file for good."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
