@@ -68,7 +68,22 @@ def backbone_from_config(model) -> nn.Module:
     if not isinstance(model, Mapping) or "backbone" not in model:
         raise ValueError(f"a model config names its backbone (e.g. {{'backbone': 'convnet', ...}}), "
                          f"got {model!r}")
-    return create_backbone(model["backbone"], **{k: model[k] for k in BACKBONE_KEYS if k in model})
+    extra = model.get("extra") or {}
+    if not isinstance(extra, Mapping):
+        raise ValueError(f"model.extra holds keywords of the backbone's factory as a dict "
+                         f"(e.g. {{'channels': [64, 128, 256]}}), got {extra!r}")
+    kw = {k: model[k] for k in BACKBONE_KEYS if k in model}
+    both = sorted(set(kw) & set(extra))
+    if both:
+        raise ValueError(f"model.extra repeats {both}: set them as model.<field>, not in extra")
+    extra = {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}  # JSON lists
+    try:
+        return create_backbone(model["backbone"], **kw, **extra)
+    except TypeError as e:
+        if not extra:
+            raise
+        raise ValueError(f"backbone {model['backbone']!r} does not take model.extra "
+                         f"{sorted(extra)}: {e}") from None
 
 
 def backbone_from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dict]:

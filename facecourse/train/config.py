@@ -33,6 +33,8 @@ class ModelConfig:
     width: float = 1.0  # channel multiplier of the backbone
     neck: str = "gdc"  # how the feature map becomes an embedding ("gdc", "fc", ...)
     dropout: float = 0.0  # dropout before the embedding layer
+    extra: dict = field(default_factory=dict)  # any other keyword of the backbone's factory:
+    # convnet {"channels": [64, 128, 256]}, iresnet18 {"blocks": [1, 2, 2, 1]}
     sync_bn: bool = False  # DDP: batch-norm statistics over the global batch (SyncBatchNorm on
     # CUDA, facecourse.train.sync_bn on CPU/gloo); False = per-process statistics, as in
     # torch's DDP by default (so 2 processes and 1 process give different weights)
@@ -126,6 +128,8 @@ class SiameseConfig:  # objective "siamese" (train/objectives/siamese.py)
 @dataclass
 class DistillConfig:  # a teacher's term, with any objective; alone with "distill"
     weight: float = 0.0  # weight of 1 - cos(student, teacher) (train/objectives/distill.py)
+    relation_weight: float = 0.0  # weight of the in-batch relation term: mean over pairs i != j
+    # of (cos(s_i, s_j) - cos(t_i, t_j))^2 (the batch's similarity matrix, student vs teacher)
     teacher: str = ""  # CLI: a pretrained teacher by name: "dlib" = dlib's ResNet (data.source
     # lfw; its 128-d embeddings of the training images are computed once and cached)
     teacher_checkpoint: str = ""  # CLI: a checkpoint of fit() whose backbone is the teacher
@@ -327,7 +331,7 @@ def apply_overrides(d: dict, overrides: dict) -> dict:
         for p in parents:
             if not isinstance(node.get(p), dict):
                 raise KeyError(f"override {dotted!r}: {p!r} is not a config section "
-                               f"(sections: {', '.join(sections())}, head.extra)")
+                               f"(sections: {', '.join(sections())}, head.extra, model.extra)")
             node = node[p]
         node[leaf] = value
     return out
@@ -381,6 +385,7 @@ _RANGES = [
     ("siamese.margin", lambda v: v is None or v > 0, "null (default) or a margin > 0"),
     ("siamese.ce_weight", lambda v: v >= 0, "0 (off) or a positive weight"),
     ("distill.weight", lambda v: v >= 0, "0 (off) or a positive weight"),
+    ("distill.relation_weight", lambda v: v >= 0, "0 (off) or a positive weight"),
     ("epochs", lambda v: v >= 0, "a number of epochs >= 0 (fractions allowed)"),
     ("max_steps", lambda v: v >= 0, "0 (= epochs decide) or a positive number of steps"),
     ("max_minutes", lambda v: v >= 0, "0 (no limit) or a positive time"),

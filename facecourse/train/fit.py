@@ -164,7 +164,8 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
     if head is not None:
         head.to(device).train(use_head)
     teacher_term = None if teacher is None else TeacherTerm(
-        teacher, cfg.distill.weight, len(labels), cfg.model.embedding_dim, device, memory_format)
+        teacher, cfg.distill.weight, len(labels), cfg.model.embedding_dim, device, memory_format,
+        cfg.distill.relation_weight)
     _check_extra_loss(extra_loss, device)
     optimizer = build_optimizer(param_groups(backbone, head if use_head else None, cfg.optim),
                                 cfg.optim)

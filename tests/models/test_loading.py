@@ -35,6 +35,23 @@ def test_a_model_config_builds_what_create_backbone_builds():
         backbone_from_config({"embedding_dim": 8})
 
 
+def test_model_extra_reaches_the_backbones_factory_and_comes_back_from_a_checkpoint(tmp_path):
+    model = {**MODEL, "width": 1.0, "extra": {"channels": [16, 24]}}  # JSON: lists, not tuples
+    backbone = backbone_from_config(model)
+    convs = [m for m in backbone.body if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [16, 16, 24, 24]  # two stages of two convs
+    back, _ = backbone_from_checkpoint(_save(tmp_path / "e.pt", backbone, {"model": model}))
+    images = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(back(images), backbone.eval()(images))
+    with pytest.raises(ValueError, match="does not take model.extra \\['blocks'\\]"):
+        backbone_from_config({**MODEL, "extra": {"blocks": [1, 1]}})
+    with pytest.raises(ValueError, match="repeats \\['width'\\]"):
+        backbone_from_config({**MODEL, "extra": {"width": 2.0}})
+    with pytest.raises(ValueError, match="as a dict"):
+        backbone_from_config({**MODEL, "extra": [16, 24]})
+
+
 def test_errors_name_the_checkpoint(tmp_path):
     trained = create_backbone("convnet", embedding_dim=8, image_size=32, width=0.25)
     with pytest.raises(FileNotFoundError, match="none.pt' does not exist"):

@@ -90,3 +90,26 @@ def test_centring_removes_the_shared_offset_and_keeps_the_differences():
     assert abs((unit @ unit.T)[np.triu_indices(200, 1)].mean()) < 0.05
     with pytest.raises(ValueError, match="finite embeddings"):
         centre_embeddings(np.full((3, 4), np.nan))
+
+
+def test_the_relation_term_matches_the_batchs_similarity_matrices():
+    from types import SimpleNamespace
+
+    from facecourse.train.objectives.distill import TeacherTerm
+    torch.manual_seed(0)
+    t = torch.randn(6, 16)
+    table = EmbeddingTable(t)
+    s = torch.randn(6, 16, requires_grad=True)
+    batch, out = SimpleNamespace(index=torch.arange(6)), SimpleNamespace(embeddings=s)
+    term = TeacherTerm(table, 2.0, 6, 16, "cpu", relation_weight=3.0)
+    sn, tn = torch.nn.functional.normalize(s, dim=1), torch.nn.functional.normalize(t, dim=1)
+    rel = [((sn[i] @ sn[j]) - (tn[i] @ tn[j])) ** 2 for i in range(6) for j in range(6) if i != j]
+    want = 2.0 * (1 - (sn * tn).sum(1)).mean() + 3.0 * torch.stack(rel).mean()
+    torch.testing.assert_close(term(out, batch), want)
+    feature_only = TeacherTerm(table, 2.0, 6, 16, "cpu")(out, batch)
+    assert term(out, batch) > feature_only  # the relations of random embeddings differ
+    # a student whose embeddings are the teacher's up to scale pays nothing for either term
+    same = SimpleNamespace(embeddings=3 * t)
+    assert term(same, batch).abs() < 1e-5
+    with pytest.raises(ValueError, match="relation_weight must be >= 0"):
+        TeacherTerm(table, 1.0, 6, 16, "cpu", relation_weight=-1.0)

@@ -6,6 +6,11 @@ CoupleFace, Liu et al., arXiv:2204.05502; lesson 08). The teacher is a frozen ba
 batch's images, or an `EmbeddingTable` (embeddings computed once, e.g. dlib's on LFW) fed the
 batch's indices into the training set (`takes_indices`). Objective `distill` is the term alone,
 with no head (the LFW track's lfw-distill recipe).
+
+`distill.relation_weight` > 0 adds relation distillation within the batch: the student's
+matrix of cosines between the batch's images should be the teacher's, mean over i != j of
+(cos(s_i, s_j) - cos(t_i, t_j))^2 (the relations verification thresholds; CoupleFace's MRD
+matches relations to mined class prototypes instead, facecourse.losses.CoupleFaceLoss).
 """
 from __future__ import annotations
 
@@ -19,11 +24,13 @@ class TeacherTerm:
     """distill.weight * (1 - cos(student, teacher)), added by fit to the objective's loss."""
 
     def __init__(self, teacher, weight: float, num_images: int, embedding_dim: int, device,
-                 memory_format=torch.contiguous_format):
+                 memory_format=torch.contiguous_format, relation_weight: float = 0.0):
         if weight <= 0:
             raise ValueError("fit(teacher=...) needs cfg.distill.weight > 0 (the weight of "
                              "1 - cos(student, teacher)); set it, or pass no teacher")
-        self.teacher, self.weight = teacher, weight
+        if relation_weight < 0:
+            raise ValueError(f"distill.relation_weight must be >= 0 (0 = off), got {relation_weight}")
+        self.teacher, self.weight, self.relation_weight = teacher, weight, relation_weight
         self.by_index = getattr(teacher, "takes_indices", False)
         if self.by_index and len(teacher) != num_images:
             raise ValueError(f"the teacher's table has {len(teacher)} rows but the training set "
@@ -39,7 +46,13 @@ class TeacherTerm:
         with torch.no_grad():
             target = self.teacher(batch.index if self.by_index else out.images).float()  # (B, D)
         cos = F.cosine_similarity(out.embeddings.float(), target, dim=1)  # (B,)
-        return self.weight * (1 - cos).mean()
+        loss = self.weight * (1 - cos).mean()
+        if self.relation_weight > 0 and len(target) > 1:
+            s = F.normalize(out.embeddings.float(), dim=1)
+            t = F.normalize(target, dim=1)
+            off = ~torch.eye(len(s), dtype=torch.bool, device=s.device)  # pairs i != j
+            loss = loss + self.relation_weight * (s @ s.T - t @ t.T)[off].pow(2).mean()
+        return loss
 
 
 @register_objective("distill")
