@@ -64,8 +64,9 @@ RECIPES: dict[str, dict] = {
     # (12 epochs on 3,302 photos, ~620 steps) this regression alone tied or lost to the student
     # alone (AUC 0.922 / 0.905 / 0.915 vs 0.916 / 0.919 / 0.917, seeds 0-2,
     # bench/results/seeds_08_distillation_track_recipes.json): lesson 08 keeps ArcFace + the term.
-    "lfw-distill": {**_LFW_STUDENT, "objective": "distill", "distill.teacher": "dlib",
-                    "distill.weight": 10.0, "model.dropout": 0.0},
+    "lfw-distill": {**_LFW_STUDENT, "model.backbone": "iresnet18", "model.width": 0.25,
+                    "objective": "distill", "distill.teacher": "dlib", "distill.weight": 10.0,
+                    "distill.relation_weight": 50.0, "model.dropout": 0.0},
     # The GPU box on a real web-face set: ArcFace's CASIA-WebFace setting (Deng et al.,
     # arXiv:1801.07698, Sec. 4.1: s=64, m=0.5, batch 512, SGD momentum 0.9, weight decay 5e-4,
     # lr 0.1 divided by 10 at 20k and 28k iterations, 32k in all = 20.9, 29.2 and 33.4 epochs of
