@@ -1,4 +1,4 @@
-"""The LFW track: MobileFaceNet from scratch, the same student distilled from dlib, and dlib.
+"""The LFW track: MobileFaceNet from scratch, IResNet-18 x0.25 distilled from dlib, and dlib.
 
 All three are measured the same way (`facecourse.eval.view1_metrics`): the threshold chosen
 on the 2,200 DevTrain pairs, accuracy on the 1,000 DevTest pairs (people never trained on),

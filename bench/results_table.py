@@ -27,15 +27,25 @@ MEASURED = [
      "LFW DevTrain: 9,525 images of 4,038 people"),
     ("scratch_34ep", "the same from scratch, 34 epochs (the recipe before 39)",
      "LFW DevTrain: 9,525 images of 4,038 people"),
-    ("distilled", "the same student distilled from dlib (`--recipe lfw-distill`)",
+    ("scratch_iresnet18_w025", "IResNet-18 x0.25, 64 px, ArcFace from scratch (an experiment: "
+     "the distilled student trained as lfw-scratch, worse)", "LFW DevTrain: 9,525 images of 4,038 people"),
+    ("distilled", "IResNet-18 x0.25, 64 px, distilled from dlib: 1 - cos and the batch's relations "
+     "(`--recipe lfw-distill`)", "LFW DevTrain images + dlib's embeddings of them"),
+    ("distilled_iresnet18_w025_relation50", "the same recipe, its first run (set on the command line, "
+     "before it was the recipe)", "LFW DevTrain images + dlib's embeddings of them"),
+    ("distilled_iresnet18_w025_relation150", "the same with the relation term weighted 150, not 50",
      "LFW DevTrain images + dlib's embeddings of them"),
-    ("distilled_with_ce", "the same, dlib's term weighted 10 beside the ArcFace cross-entropy "
-     "(`--recipe lfw-distill --set objective=classification`)",
+    ("distilled_iresnet18_w025", "the same without the relation term (1 - cos alone)",
+     "LFW DevTrain images + dlib's embeddings of them"),
+    ("distilled_mobilefacenet", "MobileFaceNet x0.5, 64 px, distilled from dlib, 1 - cos alone (the "
+     "recipe before IResNet-18)", "LFW DevTrain images + dlib's embeddings of them"),
+    ("distilled_with_ce", "the same MobileFaceNet, dlib's term weighted 10 beside the ArcFace "
+     "cross-entropy (then `--recipe lfw-distill --set objective=classification`)",
      "LFW DevTrain images, their labels + dlib's embeddings"),
-    ("distilled_dropout02", "the same distilled student with dropout 0.2 before the embedding (the "
-     "recipe before dropout 0)", "LFW DevTrain images + dlib's embeddings of them"),
-    ("distilled_112px_11ep", "the same distilled student at 112 px, 11 epochs (an experiment: equal "
-     "training time, worse)", "LFW DevTrain images + dlib's embeddings of them"),
+    ("distilled_dropout02", "the same MobileFaceNet distilled, with dropout 0.2 before the embedding",
+     "LFW DevTrain images + dlib's embeddings of them"),
+    ("distilled_112px_11ep", "the same MobileFaceNet distilled at 112 px, 11 epochs (an experiment: "
+     "equal training time, worse)", "LFW DevTrain images + dlib's embeddings of them"),
     ("dlib", "dlib ResNet-29, 128-d (the teacher), on our aligned crops",
      "~3 M faces of 7,485 people, none in LFW (dlib)"),
 ]

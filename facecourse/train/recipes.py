@@ -5,7 +5,7 @@ then the `--set`s. Add a recipe by adding an entry (lessons and other tracks add
 """
 from __future__ import annotations
 
-_LFW_STUDENT = {  # the LFW track's student (recipes lfw-scratch and lfw-distill below)
+_LFW_STUDENT = {  # the LFW track's settings (lfw-scratch; lfw-distill swaps the student, below)
     "model.backbone": "mobilefacenet", "model.width": 0.5, "model.image_size": 64,
     "model.embedding_dim": 128, "model.dropout": 0.2,
     "head.name": "arcface", "head.s": 16.0, "head.m": 0.2,
@@ -38,9 +38,8 @@ RECIPES: dict[str, dict] = {
     },
     # The LFW track (datasets/lfw.md, bench/lfw.py): train on the 9,525 images of the 4,038
     # DevTrain people only, test on the 1,000 DevTest pairs (other people). Sized for 2 CPU
-    # cores: MobileFaceNet x0.5 at 64 px, 34 epochs (5,032 steps, 15.2 min distilled) or 39
-    # (5,772 steps, 16.0 min from scratch) on 2 quiet cores (bench/results/lfw.json,
-    # 2026-12-02). On a slower machine max_minutes stops at 19 min all the same, and
+    # cores at 64 px: from scratch MobileFaceNet x0.5, 39 epochs (5,772 steps) in 16.0 min on 2
+    # quiet cores (bench/results/lfw.json, 2026-12-02). On a slower machine max_minutes stops at 19 min all the same, and
     # fit_to_time shortens the cosine to the steps that fit, so its decay still ends: on
     # 2026-12-03 the same 2 cores ran at half speed (3.2 it/s, dlib's table 13.5 min, not 6.75).
     # From scratch: ArcFace (arXiv:1801.07698) for 4,038 classes of ~2.4 images (70 % have one
@@ -51,18 +50,30 @@ RECIPES: dict[str, dict] = {
     # 39 epochs 89.8 % / 0.962 in 16.0 min ("scratch_34ep" holds the 34); on LAG people in no
     # LFW list it has learned LFW, not faces (AUC 0.674, Rank-1 0.021).
     "lfw-scratch": {**_LFW_STUDENT, "epochs": 39},
-    # The same student, distilled from dlib's ResNet (its 128-d embeddings of the training
-    # images, computed once and cached, then centred on their mean: facecourse.train.teachers):
-    # 1 - cos(student, dlib) alone, no classification head, and no dropout: regressing the
-    # teacher's embedding under-fits rather than over-fits (DevTrain pairs 0.955, DevTest 0.940).
-    # Measured on DevTest (bench/results/lfw.json): 34 epochs 94.0 %, AUC 0.984 (LAG AUC 0.761),
-    # 15.2 min; with scratch's dropout 0.2 93.5 % / 0.981 ("distilled_dropout02"; 20 epochs
-    # 93.3 %); the teacher's term weighted 10 beside the ArcFace cross-entropy 91.1 %
-    # ("distilled_with_ce"); the same 14 minutes spent at 112 px (11 epochs, dropout 0.2) 92.9 %
-    # (LAG 0.731, "distilled_112px_11ep"); weight decay 1e-4, 30 epochs on a slow day, 92.8 %
-    # ("distilled_wd1e-4"). Not at a lesson's budget: as lesson 08's students
-    # (12 epochs on 3,302 photos, ~620 steps) this regression alone tied or lost to the student
-    # alone (AUC 0.922 / 0.905 / 0.915 vs 0.916 / 0.919 / 0.917, seeds 0-2,
+    # Distilled from dlib's ResNet (its 128-d embeddings of the training images, computed once
+    # and cached, then centred on their mean: facecourse.train.teachers): 1 - cos(student, dlib)
+    # plus the batch's relations (distill.relation_weight: the student's cosine matrix of the
+    # batch pulled towards dlib's), no classification head and no dropout. The student is
+    # IResNet-18 x0.25 (0.72 M parameters), not scratch's MobileFaceNet x0.5 (0.28 M): dense
+    # convolutions use 2 CPU cores better than depthwise ones (276 vs 192 img/s in a bare
+    # training step at 64 px, measured side by side on 2026-12-03), so the wider student fits
+    # ~30 epochs into the same 19 minutes. Measured (bench/results/lfw.json, DevTest accuracy /
+    # AUC / LAG AUC; epochs are what fit_to_time fitted into 19 min that day):
+    #   MobileFaceNet x0.5, 1 - cos alone, 34 epochs:     0.940 / 0.984  / 0.761 (the recipe
+    #     until 2026-12-03, "distilled_mobilefacenet"); with dropout 0.2 0.935 / 0.981; weight
+    #     decay 1e-4 0.928; at 112 px (11 epochs) 0.929; beside ArcFace's cross-entropy 0.911
+    #   IResNet-18 x0.25, 1 - cos alone, 30 epochs:      0.942 / 0.984  / 0.778
+    #   ... + relations weighted 50, 34 epochs:          0.944 / 0.9865 / 0.798
+    #   ... + relations weighted 50 (this recipe's run, "distilled"), 32 epochs (4,817 steps,
+    #       19.0 min):                                  0.951 / 0.9869 / 0.794
+    #   ... + relations weighted 150, 31 epochs:         0.936 / 0.985  / 0.793
+    # So this recipe's two runs gave 0.944 and 0.951 (1,000 pairs: +-0.007 is one binomial
+    # standard error), both above every MobileFaceNet run on all three figures. The wider student fits dlib better
+    # (DevTrain pairs 0.968-0.974 vs 0.955) but gains little on DevTest; the relation term gains
+    # most on LAG's unseen people. From scratch the same IResNet lost (0.870 / 0.959 / 0.683,
+    # "scratch_iresnet18_w025"), so lfw-scratch keeps MobileFaceNet. Not at a lesson's budget:
+    # as lesson 08's students (12 epochs on 3,302 photos, ~620 steps) the regression alone tied or
+    # lost to the student alone (AUC 0.922 / 0.905 / 0.915 vs 0.916 / 0.919 / 0.917, seeds 0-2,
     # bench/results/seeds_08_distillation_track_recipes.json): lesson 08 keeps ArcFace + the term.
     "lfw-distill": {**_LFW_STUDENT, "model.backbone": "iresnet18", "model.width": 0.25,
                     "objective": "distill", "distill.teacher": "dlib", "distill.weight": 10.0,

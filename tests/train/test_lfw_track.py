@@ -46,11 +46,13 @@ def test_fit_with_jitter_trains_and_the_time_guard_stops_a_run(tmp_path):
 def test_lfw_recipes_are_valid_and_stop_within_20_minutes(name):
     cfg = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), get_recipe(name)))
     validate(cfg)
-    assert cfg.data.source == "lfw" and cfg.model.backbone == "mobilefacenet"
+    student = {"lfw-scratch": "mobilefacenet", "lfw-distill": "iresnet18"}[name]
+    assert cfg.data.source == "lfw" and cfg.model.backbone == student and cfg.model.image_size == 64
     assert 0 < cfg.max_minutes <= 20
     assert (cfg.distill.teacher == "dlib") == (name == "lfw-distill")
     if cfg.distill.teacher:
         assert cfg.model.embedding_dim == 128 and cfg.distill.weight > 0  # dlib's embeddings
+        assert cfg.distill.relation_weight > 0  # and their in-batch relations
 
 
 @pytest.mark.parametrize("sets, message", [
