@@ -21,7 +21,8 @@ from .base import Batch, Objective, StepLoss, register_objective
 
 
 class TeacherTerm:
-    """distill.weight * (1 - cos(student, teacher)), added by fit to the objective's loss."""
+    """distill.weight * (1 - cos(student, teacher)), plus distill.relation_weight * the batch's
+    relation gap (module docstring), added by fit to the objective's loss."""
 
     def __init__(self, teacher, weight: float, num_images: int, embedding_dim: int, device,
                  memory_format=torch.contiguous_format, relation_weight: float = 0.0):
