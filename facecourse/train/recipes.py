@@ -40,8 +40,9 @@ RECIPES: dict[str, dict] = {
     # DevTrain people only, test on the 1,000 DevTest pairs (other people). Sized for 2 CPU
     # cores at 64 px: from scratch MobileFaceNet x0.5, 39 epochs (5,772 steps) in 16.0 min on 2
     # quiet cores (bench/results/lfw.json, 2026-12-02). On a slower machine max_minutes stops
-    # at 19 min all the same, and fit_to_time shortens the cosine to the steps that fit, so its decay still ends: on
-    # 2026-12-03 the same 2 cores ran at half speed (3.2 it/s, dlib's table 13.5 min, not 6.75).
+    # at 19 min all the same, and fit_to_time shortens the cosine to the steps that fit, so its
+    # decay still ends: on 2026-12-03 the same 2 cores ran at half speed (3.2 it/s, dlib's
+    # table 13.5 min, not 6.75).
     # From scratch: ArcFace (arXiv:1801.07698) for 4,038 classes of ~2.4 images (70 % have one
     # image) with s=16, m=0.2 rather than the paper's s=64, m=0.5: a short run on few images
     # needs the smaller scale and margin, as lesson 03 measures on synthetic faces), a 128-d
@@ -57,8 +58,9 @@ RECIPES: dict[str, dict] = {
     # IResNet-18 x0.25 (0.72 M parameters), not scratch's MobileFaceNet x0.5 (0.28 M): dense
     # convolutions use 2 CPU cores better than depthwise ones (276 vs 192 img/s in a bare
     # training step at 64 px, timed one after the other in one script on 2026-12-03), so the
-    # wider student still fits 30-34 epochs into the 19 minutes. Measured (bench/results/lfw.json, DevTest accuracy /
-    # AUC / LAG AUC; epochs are what fit_to_time fitted into 19 min that day):
+    # wider student still fits 30-34 epochs into the 19 minutes. Measured (bench/results/
+    # lfw.json, DevTest accuracy / AUC / LAG AUC; epochs are what fit_to_time fitted into 19 min
+    # that day):
     #   MobileFaceNet x0.5, 1 - cos alone, 34 epochs:     0.940 / 0.984  / 0.761 (the recipe
     #     until 2026-12-03, "distilled_mobilefacenet"); with dropout 0.2 0.935 / 0.981; weight
     #     decay 1e-4 0.928; at 112 px (11 epochs) 0.929; beside ArcFace's cross-entropy 0.911
@@ -70,8 +72,9 @@ RECIPES: dict[str, dict] = {
     # So this recipe's two runs gave 0.944 and 0.951 (1,000 pairs: +-0.007 is one binomial
     # standard error), both above every MobileFaceNet run on all three figures. The wider
     # student fits dlib better (DevTrain pairs 0.968-0.974 vs 0.955) but gains little on
-    # DevTest; the relation term gains most on LAG's unseen people. From scratch the same IResNet lost (0.870 / 0.959 / 0.683,
-    # "scratch_iresnet18_w025"), so lfw-scratch keeps MobileFaceNet. Not at a lesson's budget:
+    # DevTest; the relation term gains most on LAG's unseen people. From scratch the same
+    # IResNet lost (0.870 / 0.959 / 0.683, "scratch_iresnet18_w025"), so lfw-scratch keeps
+    # MobileFaceNet. Not at a lesson's budget:
     # as lesson 08's students (12 epochs on 3,302 photos, ~620 steps) the regression alone tied or
     # lost to the student alone (AUC 0.922 / 0.905 / 0.915 vs 0.916 / 0.919 / 0.917, seeds 0-2,
     # bench/results/seeds_08_distillation_track_recipes.json): lesson 08 keeps ArcFace + the term.
