@@ -17,6 +17,13 @@ pairs and LAG (`facecourse.data.lesson_lfw`, `lesson_lag`): ``real_size`` is the
 trains, with at most ``real_photos`` of them (laptop: 3,302 photos of 430 people; one run of the
 small CNN on them at 64 px is ~45 s on 2 cores, DevTest AUC ~0.93 for ArcFace).
 
+The "Web faces" sections of lessons 03, 04 and 06 train on a web-face set packed as insightface
+packs it (CASIA-WebFace or MS1M, `train.rec` in FACECOURSE_DATA: datasets/insightface_rec.md)
+with the ``casia-arcface`` recipe and report the ``.bin`` benchmarks beside it
+(`facecourse.data.lesson_webface`). Only the ``gpu`` profile runs them (``webface`` = 1: the
+ArcFace paper's whole schedule); elsewhere they are skipped unless ``FACECOURSE_WEBFACE`` asks
+for a share of the schedule (the tests run them on a tiny `.rec` that way).
+
 A notebook calls ``get_profile(PROFILE)`` once and reads sizes from it; a lesson that needs a
 different size overrides one field (``get_profile(PROFILE, epochs=2)``) rather than inventing
 its own numbers. ``FACECOURSE_PROFILE`` in the environment overrides the notebook's choice
@@ -60,6 +67,8 @@ class Profile:
     real_size: int           # real faces (LFW, LAG): input side in pixels (prepared at 64 / 112)
     real_min_photos: int     # an LFW DevTrain person trains a lesson when they have this many photos
     real_photos: int         # ... and gives at most this many
+    webface: float           # web-face sections (lessons 03, 04, 06): the share of casia-arcface's
+    # schedule they train on a found train.rec (1 = the paper's 32k steps; 0 = skipped)
     train: dict = dataclasses.field(default_factory=dict)  # {"model.image_size": 32, "epochs": 24, ...}
 
     def __getattr__(self, name):  # only for names that are not fields: profile.epochs, ...
@@ -82,19 +91,19 @@ _PROFILES: dict[str, dict] = {
         image_size=32, num_identities=48, test_identities=24, images_per_identity=8,
         epochs=2, batch_size=64, backbone="convnet", width=0.5, embedding_dim=64,
         lr=0.1, difficulty=0.5, device="cpu", amp="off", strict=False,
-        real_size=32, real_min_photos=4, real_photos=8,
+        real_size=32, real_min_photos=4, real_photos=8, webface=0.0,
     ),
     "laptop": _profile(
         image_size=32, num_identities=300, test_identities=100, images_per_identity=16,
         epochs=24, batch_size=64, backbone="convnet", width=0.5, embedding_dim=128,
         lr=0.1, difficulty=0.5, device="cpu", amp="off", strict=True,
-        real_size=64, real_min_photos=4, real_photos=16,
+        real_size=64, real_min_photos=4, real_photos=16, webface=0.0,
     ),
     "gpu": _profile(
         image_size=112, num_identities=4000, test_identities=500, images_per_identity=40,
         epochs=20, batch_size=256, backbone="mobilefacenet", width=1.0, embedding_dim=512,
         lr=0.1, difficulty=0.5, device="auto", amp="auto", strict=True,
-        real_size=112, real_min_photos=2, real_photos=40,
+        real_size=112, real_min_photos=2, real_photos=40, webface=1.0,
     ),
 }
 
@@ -106,9 +115,19 @@ def list_profiles() -> list[str]:
 def get_profile(name: str = "laptop", **overrides) -> Profile:
     """Return the sizes for profile ``name``; keyword arguments override single fields.
 
-    ``FACECOURSE_PROFILE`` in the environment, when set, replaces ``name``.
+    ``FACECOURSE_PROFILE`` in the environment, when set, replaces ``name``; ``FACECOURSE_WEBFACE``
+    (a number) replaces the profile's ``webface`` share, below any keyword override (papermill
+    cannot reach a profile field: ``FACECOURSE_WEBFACE=0.25 papermill ... -p PROFILE gpu`` runs
+    the web-face sections on a quarter of the paper's schedule).
     """
     name = os.environ.get("FACECOURSE_PROFILE") or name
+    share = os.environ.get("FACECOURSE_WEBFACE")
+    if share and "webface" not in overrides:
+        try:
+            overrides = {**overrides, "webface": float(share)}
+        except ValueError:
+            raise ValueError(f"FACECOURSE_WEBFACE={share!r}: give the share of casia-arcface's "
+                             "schedule as a number, e.g. 0.25 (0 skips the web-face sections)") from None
     if name not in _PROFILES:
         raise ValueError(
             f"unknown profile {name!r}; choose one of {list_profiles()} "
@@ -125,6 +144,9 @@ def get_profile(name: str = "laptop", **overrides) -> Profile:
             fields["train"][TRAIN_FIELDS[key]] = value
         else:
             fields[key] = value
+    if not fields["webface"] >= 0:
+        raise ValueError(f"profile {name!r}: webface={fields['webface']!r} must be >= 0 (the share of "
+                         "casia-arcface's schedule; 0 skips the web-face sections)")
     from facecourse.train.distributed import resolve_device  # the one resolver, also fit's
     fields["train"]["device"] = resolve_device(fields["train"]["device"]).type  # "cuda" or "cpu"
     # amp "auto" stays "auto": fit resolves it (fp16 on CUDA, off on CPU), in one place

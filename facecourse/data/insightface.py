@@ -252,6 +252,21 @@ class _RecordLoader:
     def __init__(self, reader: RecordIOReader, keys: np.ndarray, image_size: int | None):
         self.reader, self.keys, self.image_size = reader, keys, image_size
 
+    def fingerprint(self) -> bytes:
+        """What `fit_cached` keys a run on instead of the decoded images (hashing 0.5 M JPEGs
+        would take longer than a lesson wants to wait): the .rec's size, the sha256 of its .idx
+        and of its first and last MiB, the records read and the decode size. A .rec rewritten
+        with other images of the same size and the same index would fool it; copying one does not."""
+        import hashlib
+        h = hashlib.sha256(f"rec {self.reader.size} {self.image_size}|".encode())
+        h.update(self.reader.idx_path.read_bytes())
+        h.update(np.asarray(self.keys, np.int64).tobytes())
+        with open(self.reader.rec, "rb") as f:
+            h.update(f.read(1 << 20))
+            f.seek(max(self.reader.size - (1 << 20), 0))
+            h.update(f.read())
+        return h.digest()
+
     def __call__(self, i: int) -> torch.Tensor:
         key = int(self.keys[i])
         source = f"{self.reader.rec} record {key}"

@@ -11,7 +11,8 @@ from .config import (ClassificationConfig, DataConfig, DistillConfig, HeadConfig
 from .export import export_onnx, onnx_embeddings
 from .fit import FitResult, TrainingDiverged, fit
 from .optim import WarmupSchedule, build_optimizer, build_scheduler, param_groups
-from .recipes import RECIPES, get_recipe, lesson_config, lesson_heads, real_config
+from .recipes import (RECIPES, get_recipe, lesson_config, lesson_heads, real_config, webface_config,
+                      webface_heads)
 from .samplers import PairBatchSampler, PairView, PKBatchSampler, RandomBatchSampler, make_sampler
 from .search import MarginSearch, SearchSpace, search_combined_margin, verification_score
 from .teachers import EmbeddingTable, centre_embeddings
@@ -21,7 +22,7 @@ __all__ = [
     "TripletConfig", "SiameseConfig", "DistillConfig", "ValConfig", "fit", "FitResult",
     "TrainingDiverged", "fit_cached", "run_key", "load_checkpoint", "save_checkpoint", "export_onnx", "onnx_embeddings",
     "param_groups", "build_optimizer", "build_scheduler",
-    "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "real_config", "RandomBatchSampler", "PKBatchSampler",
+    "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "real_config", "webface_config", "webface_heads", "RandomBatchSampler", "PKBatchSampler",
     "PairBatchSampler", "PairView", "make_sampler",
     "MarginSearch", "SearchSpace", "search_combined_margin", "verification_score",
     "EmbeddingTable", "centre_embeddings",

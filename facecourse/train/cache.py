@@ -51,10 +51,14 @@ def run_key(cfg: TrainConfig, train_set, *modules) -> str:
     h.update(json.dumps(d, sort_keys=True, default=str).encode())
     h.update(torch.__version__.encode())
     images = getattr(train_set, "images", None)
-    if not isinstance(images, torch.Tensor):
+    fingerprint = getattr(getattr(train_set, "loader", None), "fingerprint", None)
+    if isinstance(images, torch.Tensor):
+        _hash_tensor(h, images)
+    elif images is None and fingerprint is not None:  # a lazy .rec (load_rec): its files' fingerprint
+        h.update(b"|lazy|" + fingerprint())
+    else:
         raise TypeError("fit_cached needs a data set with an in-memory `images` tensor "
-                        "(a FaceDataset); use fit() for other data sets")
-    _hash_tensor(h, images)
+                        "(a FaceDataset) or a lazy one from load_rec; use fit() for other data sets")
     _hash_tensor(h, labels_of(train_set))
     for module in modules:
         h.update(b"|module|")

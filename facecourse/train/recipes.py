@@ -155,8 +155,6 @@ def lesson_config(profile, head="softmax", seed: int = 0, *, objective: str = "c
         lesson_config(profile, "CosFace", seed, model={"backbone": "iresnet18", "neck": "fc"},
                       optim={"warmup_epochs": 0, "warmup_steps": 10}, max_steps=100)
     """
-    import dataclasses
-
     from .config import HeadConfig, TrainConfig, apply_overrides
     if not isinstance(head, HeadConfig):
         heads = lesson_heads()
@@ -168,10 +166,18 @@ def lesson_config(profile, head="softmax", seed: int = 0, *, objective: str = "c
               "log_every": 10}  # the profile's fields (profiles.TRAIN_FIELDS), then the lessons'
     cfg = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), recipe))
     cfg.head = head
+    return _set_fields(cfg, fields, "lesson_config")
+
+
+def _set_fields(cfg, fields: dict, caller: str):
+    """Set TrainConfig fields on `cfg`: a dict for a section changes only the fields it names."""
+    import dataclasses
+
+    from .config import TrainConfig
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(fields) - known)
     if unknown:
-        raise TypeError(f"lesson_config(): unknown TrainConfig field(s) {unknown}; fields: "
+        raise TypeError(f"{caller}(): unknown TrainConfig field(s) {unknown}; fields: "
                         f"{', '.join(sorted(known))}")
     for name, value in fields.items():
         if isinstance(value, dict) and dataclasses.is_dataclass(getattr(cfg, name)):
@@ -195,3 +201,53 @@ def real_config(profile, head="ArcFace", seed: int = 0, *, objective: str = "cla
     if isinstance(optim, dict):
         optim = {"clip_grad_norm": 5.0, **optim}
     return lesson_config(profile, head, seed, objective=objective, model=model, optim=optim, **fields)
+
+
+# ---- the web-face sections (lessons 03, 04, 06 under the gpu profile) -------------------------
+
+def webface_heads() -> dict:
+    """The heads at the papers' own settings, for ~10^4 identities (CASIA-WebFace): softmax,
+    CosFace s=64, m=0.35 (Wang et al., arXiv:1801.09414) and ArcFace s=64, m=0.5 (Deng et al.,
+    arXiv:1801.07698), the comparison of the ArcFace paper's Table 2 (CASIA, ResNet-50)."""
+    from .config import HeadConfig
+    return {
+        "softmax": HeadConfig(name="softmax"),
+        "CosFace": HeadConfig(name="cosface", s=64.0, m=0.35),
+        "ArcFace": HeadConfig(name="arcface", s=64.0, m=0.5),
+    }
+
+
+def webface_config(profile, head="ArcFace", seed: int = 0, **fields):
+    """The `casia-arcface` recipe as the lessons' web-face sections run it under `profile`.
+
+    The schedule is `profile.webface` of the paper's (1: 33.4 epochs of CASIA-WebFace, the lr
+    divided by 10 at 20.9 and 29.2 epochs; 0.25: the same curve in a quarter of the steps).
+    The gpu profile runs the recipe as it stands (IResNet-50, 112 px, batch 512, .bin sets
+    measured every 2,000 steps); any other profile swaps in its own backbone, width, sizes and
+    batch and measures at the end only, so that a tiny `.rec` trains in seconds on a CPU (the
+    tests). `head`: a key of `webface_heads()` or a HeadConfig; `fields` as in `lesson_config`.
+    """
+    from .config import HeadConfig, TrainConfig, apply_overrides
+    share = float(profile.webface)
+    if share <= 0:
+        raise ValueError(f"webface_config: profile {profile.name!r} has webface={share}, so its "
+                         "web-face sections are off; use the gpu profile or set FACECOURSE_WEBFACE "
+                         "to a share of the schedule (e.g. 0.25)")
+    if not isinstance(head, HeadConfig):
+        heads = webface_heads()
+        if head not in heads:
+            raise KeyError(f"unknown web-face head {head!r}; choose one of {list(heads)} "
+                           "or pass a HeadConfig")
+        head = heads[head]
+    recipe = get_recipe("casia-arcface")
+    recipe["epochs"] = recipe["epochs"] * share
+    recipe["optim.milestones"] = [e * share for e in recipe["optim.milestones"]]
+    recipe.update({"seed": seed, "device": profile.device, "amp": profile.amp})
+    if profile.name != "gpu":
+        recipe.update({key: profile.train[key] for key in
+                       ("model.backbone", "model.width", "model.embedding_dim", "batch_size")})
+        recipe.update({"model.image_size": profile.real_size, "data.workers": 0, "val.every": 0,
+                       "log_every": 10, "checkpoint_every": 100})
+    cfg = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), recipe))
+    cfg.head = head
+    return _set_fields(cfg, fields, "webface_config")
