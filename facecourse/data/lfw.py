@@ -204,16 +204,30 @@ class LFW:
     fallbacks: list[str] = field(default_factory=list)
     dropped_pairs: dict[str, int] = field(default_factory=dict)  # pairs naming people not prepared
 
-    def devtrain_indices(self) -> np.ndarray:
-        """Indices into `dataset` of the images of DevTrain identities, in dataset order."""
+    def devtrain(self, hold_out: str = "") -> FaceDataset:
+        """The images of DevTrain identities (disjoint from DevTest's), to train on: image i
+        is `dataset`'s image `devtrain_indices(hold_out)[i]`."""
+        return self.dataset.subset(self.devtrain_indices(hold_out))
+
+    def devtrain_indices(self, hold_out: str = "") -> np.ndarray:
+        """Indices into `dataset` of the images of DevTrain identities, in dataset order, less
+        the photos of View 1's DevTrain pairs that `hold_out` names: "matched" those of the
+        matched pairs (1,973 of the 9,525), "pairs" those of every pair (3,443), "" none. A
+        threshold chosen on those pairs is then chosen on photos the model never trained on (a
+        person with other photos still trains on them)."""
+        if hold_out not in HOLD_OUT:
+            raise ValueError(f"hold_out={hold_out!r}: use one of {', '.join(map(repr, HOLD_OUT))}")
         keep = set(self.devtrain_identities)
         names = self.dataset.identity_names
-        return np.flatnonzero([names[c] in keep for c in self.dataset.labels.numpy()])
+        rows = np.flatnonzero([names[c] in keep for c in self.dataset.labels.numpy()])
+        p = self.dev_train
+        pairs = np.ones(len(p), bool) if hold_out == "pairs" else np.asarray(p.issame, bool)
+        if hold_out:
+            rows = np.setdiff1d(rows, np.r_[p.a[pairs], p.b[pairs]])
+        return rows
 
-    def devtrain(self) -> FaceDataset:
-        """The images of DevTrain identities (disjoint from DevTest's), to train on: image i
-        is `dataset`'s image `devtrain_indices()[i]`."""
-        return self.dataset.subset(self.devtrain_indices())
+
+HOLD_OUT = ("", "matched", "pairs")  # LFW.devtrain(hold_out=...): which DevTrain pair photos stay out
 
 
 def _pairs_for(path: Path, index_of: dict, strict: bool) -> tuple[Pairs, int]:

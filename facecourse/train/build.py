@@ -23,7 +23,7 @@ def build_train_set(data_cfg, image_size: int):
     root = Path(data_cfg.root) if data_cfg.root else None
     if data_cfg.source == "lfw":  # a prepared LFW (python -m facecourse.data prepare lfw ...);
         # train on the DevTrain identities only: they are disjoint from the DevTest pairs
-        return data.load_lfw(root, image_size=image_size).devtrain()
+        return data.load_lfw(root, image_size=image_size).devtrain(data_cfg.hold_out)
     if data_cfg.source == "folder":
         if root is None:
             raise ValueError("data.source='folder' needs data.root: a folder with one "

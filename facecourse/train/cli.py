@@ -132,7 +132,7 @@ def train_and_evaluate(cfg: TrainConfig, command: str = "", recipe: str = ""):
         evaluation = {"LFW View 1 (threshold from the DevTrain pairs, accuracy on the DevTest pairs)": {
             k: metrics[k] for k in ("acc", "threshold", "acc_cv", "auc", "eer", "tar@far=1e-2",
                                     "far_resolution", "n_pairs", "n_devtrain_pairs", "flip", "date")}}
-        train_idx = lfw.devtrain_indices()
+        train_idx = lfw.devtrain_indices(cfg.data.hold_out)
         counts = (len(train_idx), len(np.unique(lfw.dataset.labels.numpy()[train_idx])))
     elif cfg.data.source == "synthetic":
         faces, what = ev.synthetic_held_out(config["data"], cfg.model.image_size)

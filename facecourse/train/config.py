@@ -85,6 +85,9 @@ class DataConfig:
     shift_jitter: float = 0.0  # augment: shift each image by up to this fraction of its side
     color_jitter: float = 0.0  # augment: contrast * (1 +- this) and brightness +- this (in [-1, 1])
     on_error: str = "raise"  # folder: "raise" stops at an unreadable image, "skip" leaves it out
+    hold_out: str = ""  # lfw: "matched" trains without the photos of View 1's DevTrain matched
+    # pairs ("pairs": of all its pairs), so the threshold chosen on them is chosen on unseen
+    # photos; "" = every DevTrain photo
 
 
 @dataclass
@@ -417,6 +420,13 @@ def validate(cfg: TrainConfig) -> None:
     for name, value, choices in checks:
         if value not in choices:
             raise ValueError(f"config {name}={value!r} is not one of {', '.join(choices)}")
+    if cfg.data.hold_out not in ("", "matched", "pairs"):
+        raise ValueError(f"config data.hold_out={cfg.data.hold_out!r}: use '' (train on every "
+                         "DevTrain photo), 'matched' or 'pairs' (hold out the photos of the "
+                         "DevTrain matched pairs, or of all its pairs)")
+    if cfg.data.hold_out and cfg.data.source != "lfw":
+        raise ValueError(f"config data.hold_out={cfg.data.hold_out!r} is for data.source='lfw' "
+                         f"(View 1's DevTrain pairs), not {cfg.data.source!r}")
     if cfg.data.on_error not in ("raise", "skip"):
         raise ValueError(f"config data.on_error={cfg.data.on_error!r}: use 'raise' or 'skip'")
     if cfg.channels_last not in (True, False, "auto"):

@@ -90,7 +90,8 @@ RECIPES: dict[str, dict] = {
     # the .bin sets found beside train.rec measured every 2,000 steps (10-fold accuracy, as
     # insightface reports them). Many classes: --set head.partial_fc=0.3 (PartialFC). Several
     # GPUs: torchrun --nproc_per_node=N -m facecourse train --recipe casia-arcface (batch 512
-    # is global). bench/gpu.py times it; on a CPU it runs (slowly) with the same code.
+    # is global). bench/gpu.py times it; on a CPU it runs (slowly) with the same code. Lessons
+    # 03, 04 and 06 train it under the gpu profile (`webface_config`, below).
     "casia-arcface": {
         "model.backbone": "iresnet50", "model.image_size": 112, "model.embedding_dim": 512,
         "head.name": "arcface", "head.s": 64.0, "head.m": 0.5,

@@ -51,7 +51,7 @@ def dlib_teacher(data_cfg, image_size: int, workers: int = 2, progress: bool = T
     root = data_cfg.root or None
     table = dlib_embeddings(load_lfw(root, image_size=112), workers=workers, progress=progress)
     lfw = load_lfw(root, image_size=image_size)
-    keep = lfw.devtrain_indices()
+    keep = lfw.devtrain_indices(data_cfg.hold_out)
     return lfw.dataset.subset(keep), EmbeddingTable(centre_embeddings(table[keep]))
 
 

@@ -69,6 +69,20 @@ def test_lag_split_keeps_lfw_people_out_of_the_test_and_out_of_training(smoke, n
     assert lesson_lag(smoke, seed=4).test_people != lag.test_people  # the seed draws the people
 
 
+def test_lag_train_outside_lfw_leaves_out_exactly_the_lfw_people(smoke, need_data):
+    lag = lesson_lag(smoke, seed=3)
+    need_data(lag, "LAG prepared (python -m facecourse.data prepare-real --profile smoke)")
+    overlap = lag.lag.lfw_overlap()
+    in_lfw = {n.casefold() for n in overlap.devtrain + overlap.devtest}
+    assert {n.casefold() for n in lag.train_people} & in_lfw, "the split puts DevTrain people in train"
+    outside = lag.train_outside_lfw()
+    kept = {n for n in lag.train_people if n.casefold() not in in_lfw}
+    assert kept and _names(outside) == kept
+    per_person = {n: int((np.asarray(lag.train.identity_names)[lag.train.labels.numpy()] == n).sum()) for n in kept}
+    assert len(outside) == sum(per_person.values())  # every photo of each kept person
+    assert outside.images.shape[1:] == lag.train.images.shape[1:]
+
+
 def test_not_prepared_says_the_command(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FACECOURSE_CACHE", str(tmp_path))
     monkeypatch.delenv("FACECOURSE_PROFILE", raising=False)  # make test sets it to smoke

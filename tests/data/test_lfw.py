@@ -4,6 +4,7 @@ import tarfile
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from facecourse.data import ChecksumError, load_lfw, prepare_lfw, read_pairs, read_people
@@ -176,6 +177,30 @@ def test_full_prepared_cache():
     assert len(lfw.view2) == 6000 and lfw.view2.num_folds == 10 and len(lfw.dev_test) == 1000
     train = lfw.devtrain()
     assert train.num_classes == 4038 and len(train) == 9525
+
+
+def test_hold_out_keeps_the_devtrain_pairs_photos_out_of_training(tmp_path):
+    from facecourse.train.build import build_train_set
+    from facecourse.train.config import DataConfig
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 3, "Bob_B": 2, "Cy_C": 1},
+                         ["Ann_A\t1\t2", "Ann_A\t3\tBob_B\t1"])
+    out = prepare_lfw(src, tmp_path / "prep", workers=1, verify=False, progress=False, sizes=(16,))
+    lfw = load_lfw(out, image_size=16)
+    assert len(lfw.devtrain()) == 6 and lfw.devtrain().num_classes == 3
+    p = lfw.dev_train
+    for hold_out, out_of_training, people in (("matched", np.r_[p.a[:1], p.b[:1]], 3),
+                                              ("pairs", np.r_[p.a, p.b], 2)):
+        kept = lfw.devtrain_indices(hold_out)
+        assert set(kept) == set(lfw.devtrain_indices()) - set(out_of_training.tolist())
+        held = lfw.devtrain(hold_out)
+        assert held.num_classes == people and torch.equal(held.images, lfw.dataset.images[kept])
+        built = build_train_set(DataConfig(source="lfw", root=str(out), hold_out=hold_out), 16)
+        assert torch.equal(built.images, held.images)
+    names = lambda rows: [lfw.dataset.identity_names[c] for c in lfw.dataset.labels[rows].tolist()]  # noqa: E731
+    assert names(lfw.devtrain_indices("matched")) == ["Ann_A", "Bob_B", "Bob_B", "Cy_C"]  # Ann's 3rd photo
+    assert names(lfw.devtrain_indices("pairs")) == ["Bob_B", "Cy_C"]  # Bob's 2nd, Cy's only one
+    with pytest.raises(ValueError, match="hold_out='all': use one of '', 'matched', 'pairs'"):
+        lfw.devtrain("all")
 
 
 def test_prepare_source_errors(tmp_path, monkeypatch):

@@ -51,6 +51,8 @@ def test_head_kwargs_only_what_was_set():
     ({"data.sampler": "pk", "data.P": 4, "data.K": 4}, "must equal data.P \\* data.K"),
     ({"batch_size": 1}, "batch_size=1: use at least 2"),
     ({"epochs": 0}, "epochs and max_steps are both <= 0"),
+    ({"data.source": "lfw", "data.hold_out": "devtest"}, "data.hold_out='devtest': use '' .*'matched' or 'pairs'"),
+    ({"data.hold_out": "pairs"}, "data.hold_out='pairs' is for data.source='lfw'.* not 'synthetic'"),
 ])
 def test_validate_messages(override, message):
     cfg = TrainConfig.from_dict(apply_overrides(TrainConfig().to_dict(), override))
