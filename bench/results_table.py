@@ -29,6 +29,12 @@ MEASURED = [
      "LFW DevTrain: 9,525 images of 4,038 people"),
     ("scratch_iresnet18_w025", "IResNet-18 x0.25, 64 px, ArcFace from scratch (an experiment: "
      "the distilled student trained as lfw-scratch, worse)", "LFW DevTrain: 9,525 images of 4,038 people"),
+    ("scratch_convnet_4stage_dropout04_50ep", "plain convnet (32, 64, 128, 256), 64 px, ArcFace from "
+     "scratch, dropout 0.4, 50 epochs (an experiment: the best AUC from scratch, its DevTrain threshold "
+     "too strict for new people)", "LFW DevTrain: 9,525 images of 4,038 people"),
+    ("scratch_convnet_hold_out_pairs", "the same convnet, 80 epochs, without the DevTrain pairs' photos "
+     "(`data.hold_out=pairs`: the threshold transfers, the ranking falls)",
+     "LFW DevTrain less its pairs' photos: 6,082 images of 2,416 people"),
     ("distilled", "IResNet-18 x0.25, 64 px, distilled from dlib: 1 - cos and the batch's relations "
      "(`--recipe lfw-distill`)", "LFW DevTrain images + dlib's embeddings of them"),
     ("distilled_iresnet18_w025_relation50", "the same recipe, its first run (set on the command line, "
