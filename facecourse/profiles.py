@@ -20,7 +20,7 @@ small CNN on them at 64 px is ~45 s on 2 cores, DevTest AUC ~0.93 for ArcFace).
 The "Web faces" sections of lessons 03, 04 and 06 train on a web-face set packed as insightface
 packs it (CASIA-WebFace or MS1M, `train.rec` in FACECOURSE_DATA: datasets/insightface_rec.md)
 with the ``casia-arcface`` recipe and report the ``.bin`` benchmarks beside it
-(`facecourse.data.lesson_webface`). Only the ``gpu`` profile runs them (``webface`` = 1: the
+(`facecourse.train.lesson_webface`). Only the ``gpu`` profile runs them (``webface`` = 1: the
 ArcFace paper's whole schedule); elsewhere they are skipped unless ``FACECOURSE_WEBFACE`` asks
 for a share of the schedule (the tests run them on a tiny `.rec` that way).
 

@@ -39,9 +39,9 @@ __all__ = [
     "load_real", "prepare_real", "real_ready", "real_root",
 ]
 from .lesson_faces import (TEST_FIRST_IDENTITY, LessonLAG, LessonLFW, closed_set_faces,  # noqa: E402
-                           LessonWebFace, lesson_faces, lesson_lag, lesson_lfw, lesson_webface,
-                           resize_uint8, split_by_photo, test_people, train_people)
+                           lesson_faces, lesson_lag, lesson_lfw, resize_uint8, split_by_photo,
+                           test_people, train_people)
 
 __all__ += ["TEST_FIRST_IDENTITY", "LessonLAG", "LessonLFW", "closed_set_faces", "lesson_faces",
             "lesson_lag", "lesson_lfw", "resize_uint8", "split_by_photo", "test_people",
-            "train_people", "LessonWebFace", "lesson_webface"]  # the lessons' standard people (issue 15)
+            "train_people"]  # the lessons' standard people (issue 15)

@@ -12,14 +12,12 @@ new people); every lesson builds its sets with them.
 The real faces follow the same rule: `lesson_lfw(profile)` gives every lesson's "Real faces"
 section the same LFW DevTrain photos to train on and DevTest pairs of other people to test on,
 at the profile's `real_size`; `lesson_lag(profile, seed)` gives lesson 06 LAG's train and test
-people, with LFW's people kept out of its test. `lesson_webface(profile)` gives the gpu
-profile's "Web faces" sections (lessons 03, 04, 06) a web-face training set (an insightface
-`train.rec`) and the `.bin` benchmarks found beside it.
+people, with LFW's people kept out of its test. (The gpu profile's web-face sets come from
+`facecourse.train.webface.lesson_webface`: they are found through the training recipes.)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,8 +33,7 @@ if TYPE_CHECKING:
     from .lag import LAG
 
 __all__ = ["TEST_FIRST_IDENTITY", "lesson_faces", "train_people", "test_people", "closed_set_faces",
-           "split_by_photo", "LessonLFW", "lesson_lfw", "LessonLAG", "lesson_lag", "resize_uint8",
-           "LessonWebFace", "lesson_webface"]
+           "split_by_photo", "LessonLFW", "lesson_lfw", "LessonLAG", "lesson_lag", "resize_uint8"]
 
 # Why 100,000: a synthetic person is a pure function of (seed, identity index), and the training
 # people are indices 0 .. num_identities - 1 (4,000 in the gpu profile). People from index
@@ -259,64 +256,3 @@ def lesson_lag(profile, seed: int = 0, test_fraction: float = 0.5, quiet: bool =
     train = faces.subset(np.flatnonzero(np.isin(names, train_people)))
     test = faces.subset(np.flatnonzero(np.isin(names, test_people)))
     return LessonLAG(lag, faces, train, test, train_people, test_people, profile.real_size)
-
-
-@dataclass
-class LessonWebFace:
-    """A web-face set as the lessons' "Web faces" sections use it (see `lesson_webface`)."""
-
-    rec: Path                 # the training .rec (its .idx beside it)
-    train: FaceDataset        # lazy: images decoded from `rec` when a batch asks for them
-    bins: dict                # {name: (FaceDataset, Pairs)}: the insightface .bin sets found
-    size: int                 # input side of the web-face configs (and of `bins`' images)
-    share: float              # profile.webface: the share of casia-arcface's schedule
-
-    def evaluate(self, backbone, batch_size: int = 256) -> dict:
-        """{set name: 10-fold accuracy, "<name>_std": its std over the folds} on each `.bin` set
-        (`facecourse.train.validation.bin_accuracies`: as insightface reports them)."""
-        from facecourse.train.validation import bin_accuracies
-        out = {}
-        for name, (acc, std) in bin_accuracies(backbone, self.bins, batch_size).items():
-            out[name], out[f"{name}_std"] = acc, std
-        return out
-
-    def __str__(self) -> str:
-        sets = ", ".join(f"{n} ({len(p.a):,} pairs)" for n, (_, p) in self.bins.items())
-        return (f"web faces: {len(self.train):,} photos of {self.train.num_classes:,} people from "
-                f"{self.rec}, {self.size} px, {self.share:g} of casia-arcface's schedule; "
-                f"benchmarks: {sets}")
-
-
-def lesson_webface(profile, quiet: bool = False) -> LessonWebFace | None:
-    """The web-face training set and its `.bin` benchmarks for `profile`, or None (after saying
-    why, unless `quiet`): when the profile's `webface` share is 0 (every profile but gpu, unless
-    FACECOURSE_WEBFACE is set), when no `train.rec` is in FACECOURSE_DATA (`find_rec`: its
-    faces_webface_112x112, faces_emore or ms1m-retinaface-t1 folder), or when no `.bin` set
-    (lfw, cfp_fp, agedb_30, calfw) lies beside it or in FACECOURSE_DATA."""
-    from facecourse.train.build import find_rec
-    from facecourse.train.config import DataConfig, ValConfig
-    from facecourse.train.recipes import webface_config
-    from facecourse.train.validation import find_bins
-
-    from .insightface import load_bin, load_rec
-
-    def skip(why: str):
-        if not quiet:
-            print(f"Web faces: {why}, so this section is skipped.")
-        return None
-
-    if profile.webface <= 0:
-        return skip(f"the {profile.name} profile trains no web-face model (webface=0; the gpu "
-                    "profile does, and FACECOURSE_WEBFACE=<share of the schedule> asks any profile to)")
-    try:
-        rec = find_rec("")
-    except FileNotFoundError as e:
-        return skip(str(e))
-    size = webface_config(profile).model.image_size
-    val = ValConfig()
-    found, places = find_bins(val, DataConfig(source="rec"))
-    if not found:
-        return skip(f"none of {', '.join(f'{n}.bin' for n in val.bins)} is in "
-                    f"{', '.join(map(str, places))} (datasets/insightface_bin.md says where to get them)")
-    bins = {name: load_bin(path, size) for name, path in found.items()}
-    return LessonWebFace(rec, load_rec(rec, image_size=size), bins, size, float(profile.webface))

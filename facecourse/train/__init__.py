@@ -16,13 +16,14 @@ from .recipes import (RECIPES, get_recipe, lesson_config, lesson_heads, real_con
 from .samplers import PairBatchSampler, PairView, PKBatchSampler, RandomBatchSampler, make_sampler
 from .search import MarginSearch, SearchSpace, search_combined_margin, verification_score
 from .teachers import EmbeddingTable, centre_embeddings
+from .webface import LessonWebFace, lesson_webface
 
 __all__ = [
     "DataConfig", "HeadConfig", "ModelConfig", "OptimConfig", "TrainConfig", "ClassificationConfig",
     "TripletConfig", "SiameseConfig", "DistillConfig", "ValConfig", "fit", "FitResult",
     "TrainingDiverged", "fit_cached", "run_key", "load_checkpoint", "save_checkpoint", "export_onnx", "onnx_embeddings",
     "param_groups", "build_optimizer", "build_scheduler",
-    "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "real_config", "webface_config", "webface_heads", "RandomBatchSampler", "PKBatchSampler",
+    "WarmupSchedule", "RECIPES", "get_recipe", "lesson_config", "lesson_heads", "real_config", "webface_config", "webface_heads", "LessonWebFace", "lesson_webface", "RandomBatchSampler", "PKBatchSampler",
     "PairBatchSampler", "PairView", "make_sampler",
     "MarginSearch", "SearchSpace", "search_combined_margin", "verification_score",
     "EmbeddingTable", "centre_embeddings",

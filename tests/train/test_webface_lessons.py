@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from facecourse import get_profile
-from facecourse.data import lesson_webface, make_tiny_insightface
-from facecourse.train import fit_cached, webface_config, webface_heads
+from facecourse.data import make_tiny_insightface
+from facecourse.train import fit_cached, lesson_webface, webface_config, webface_heads
 from facecourse.train.cache import run_key
 
 
