@@ -420,7 +420,8 @@ def validate(cfg: TrainConfig) -> None:
     for name, value, choices in checks:
         if value not in choices:
             raise ValueError(f"config {name}={value!r} is not one of {', '.join(choices)}")
-    if cfg.data.hold_out not in ("", "matched", "pairs"):
+    from facecourse.data.lfw import HOLD_OUT
+    if cfg.data.hold_out not in HOLD_OUT:
         raise ValueError(f"config data.hold_out={cfg.data.hold_out!r}: use '' (train on every "
                          "DevTrain photo), 'matched' or 'pairs' (hold out the photos of the "
                          "DevTrain matched pairs, or of all its pairs)")
