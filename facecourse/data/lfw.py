@@ -212,22 +212,53 @@ class LFW:
     def devtrain_indices(self, hold_out: str = "") -> np.ndarray:
         """Indices into `dataset` of the images of DevTrain identities, in dataset order, less
         the photos of View 1's DevTrain pairs that `hold_out` names: "matched" those of the
-        matched pairs (1,973 of the 9,525), "pairs" those of every pair (3,443), "" none. A
-        threshold chosen on those pairs is then chosen on photos the model never trained on (a
-        person with other photos still trains on them)."""
+        matched pairs (1,973 of the 9,525), "pairs" those of every pair (3,443), "people" every
+        photo of the `validation_people` (909), "" none. A threshold chosen on those pairs
+        (`threshold_pairs`) is then chosen on photos the model never trained on (with "matched"
+        and "pairs", a person with other photos still trains on them)."""
         if hold_out not in HOLD_OUT:
             raise ValueError(f"hold_out={hold_out!r}: use one of {', '.join(map(repr, HOLD_OUT))}")
         keep = set(self.devtrain_identities)
         names = self.dataset.identity_names
-        rows = np.flatnonzero([names[c] in keep for c in self.dataset.labels.numpy()])
+        labels = self.dataset.labels.numpy()
+        rows = np.flatnonzero([names[c] in keep for c in labels])
         p = self.dev_train
+        if hold_out == "people":
+            return rows[~np.isin(labels[rows], self.validation_people())]
         pairs = np.ones(len(p), bool) if hold_out == "pairs" else np.asarray(p.issame, bool)
         if hold_out:
             rows = np.setdiff1d(rows, np.r_[p.a[pairs], p.b[pairs]])
         return rows
 
+    def validation_people(self) -> np.ndarray:
+        """Labels of the DevTrain people each of whose photos is in a DevTrain matched pair
+        (402 people with 909 photos in full LFW, most of them with 2): leaving them out of
+        training (hold_out="people") costs a tenth of the photos and leaves their 504 matched
+        pairs as pairs of people the model never saw, as DevTest's are."""
+        p, labels = self.dev_train, self.dataset.labels.numpy()
+        same = np.asarray(p.issame, bool)
+        in_pairs = np.zeros(len(labels), bool)
+        in_pairs[np.r_[p.a[same], p.b[same]]] = True
+        people = np.unique(labels[p.a[same]])
+        return np.array([c for c in people if in_pairs[labels == c].all()], dtype=labels.dtype)
 
-HOLD_OUT = ("", "matched", "pairs")  # LFW.devtrain(hold_out=...): which DevTrain pair photos stay out
+    def threshold_pairs(self, hold_out: str = "") -> np.ndarray:
+        """Which DevTrain pairs choose the View 1 threshold, as a mask over `dev_train`: every
+        pair, except with hold_out="people": the matched pairs of the `validation_people` and
+        every mismatched pair (`view1_metrics` weighs the two kinds equally, as DevTest's 500 +
+        500 are). Mismatched pairs may use photos the model trained on: their scores are
+        measured to be those of new people (bench/results/lfw.json, hold_out runs)."""
+        if hold_out not in HOLD_OUT:
+            raise ValueError(f"hold_out={hold_out!r}: use one of {', '.join(map(repr, HOLD_OUT))}")
+        p = self.dev_train
+        same = np.asarray(p.issame, bool)
+        if hold_out != "people":
+            return np.ones(len(p), bool)
+        held = np.isin(self.dataset.labels.numpy()[p.a], self.validation_people())
+        return ~same | (same & held)
+
+
+HOLD_OUT = ("", "matched", "pairs", "people")  # LFW.devtrain(hold_out=...): which DevTrain pair photos stay out
 
 
 def _pairs_for(path: Path, index_of: dict, strict: bool) -> tuple[Pairs, int]:

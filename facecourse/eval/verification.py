@@ -106,18 +106,23 @@ def _fold_ids(folds, n: int) -> np.ndarray:
     return fold
 
 
-def _best_thresholds(s: np.ndarray, y: np.ndarray, train: np.ndarray):
+def _best_thresholds(s: np.ndarray, y: np.ndarray, train: np.ndarray, balanced: bool = False):
     """Best-accuracy threshold for each row of `train` (F, P), all at once.
 
     `s` is sorted ascending with labels `y`. Splitting before position i predicts "different"
     for s[:i] and "same" for s[i:]; accuracy(i) = (#impostors in s[:i] + #genuine in s[i:]) / n.
-    Cumulative sums give it for every i with no loop over thresholds.
+    Cumulative sums give it for every i with no loop over thresholds. `balanced` weighs each
+    kind by one over its count (the mean of the two kinds' accuracies).
     """
     n_f, p = train.shape
+    imp, gen = (train & ~y).astype(float), (train & y).astype(float)
+    if balanced:
+        imp /= np.maximum(imp.sum(1, keepdims=True), 1)
+        gen /= np.maximum(gen.sum(1, keepdims=True), 1)
     imp_before = np.zeros((n_f, p + 1))
     gen_before = np.zeros((n_f, p + 1))
-    np.cumsum(train & ~y, axis=1, out=imp_before[:, 1:])  # (F, P+1)
-    np.cumsum(train & y, axis=1, out=gen_before[:, 1:])
+    np.cumsum(imp, axis=1, out=imp_before[:, 1:])  # (F, P+1)
+    np.cumsum(gen, axis=1, out=gen_before[:, 1:])
     correct = imp_before + (gen_before[:, -1:] - gen_before)  # (F, P+1)
     valid = np.r_[True, s[1:] > s[:-1], True]  # split only between distinct scores
     correct[:, ~valid] = -1
@@ -151,19 +156,25 @@ def kfold_accuracy(scores, issame, folds=10) -> tuple[float, float, np.ndarray]:
     return float(accs.mean()), float(accs.std()), thr
 
 
-def best_threshold(scores, issame) -> float:
+def best_threshold(scores, issame, balanced: bool = False) -> float:
     """The threshold with the best accuracy on these pairs (the lowest if several tie), midway
-    between the neighbouring scores; -inf / inf when accepting / rejecting every pair is best."""
+    between the neighbouring scores; -inf / inf when accepting / rejecting every pair is best.
+    `balanced`: the best mean of the matched and the mismatched pairs' accuracies, as if there
+    were as many of each."""
     scores, issame = check_scores(scores, issame, need_both=False)
     order = np.argsort(scores, kind="stable")
     s, y = scores[order], issame[order]
-    return float(_best_thresholds(s, y, np.ones((1, s.size), bool))[0])
+    return float(_best_thresholds(s, y, np.ones((1, s.size), bool), balanced)[0])
 
 
-def accuracy_at(scores, issame, threshold: float) -> float:
-    """Share of pairs decided right when accepting ``score >= threshold``."""
+def accuracy_at(scores, issame, threshold: float, balanced: bool = False) -> float:
+    """Share of pairs decided right when accepting ``score >= threshold``; `balanced`: the
+    mean of the matched and the mismatched pairs' shares."""
     scores, issame = check_scores(scores, issame, need_both=False)
-    return float(((scores >= threshold) == issame).mean())
+    right = (scores >= threshold) == issame
+    if balanced:
+        return float(np.mean([right[k].mean() for k in (issame, ~issame) if k.any()]))
+    return float(right.mean())
 
 
 def far_key(far: float) -> str:

@@ -17,26 +17,31 @@ from .embeddings import embed, pair_scores
 from .verification import accuracy_at, best_threshold, verification_metrics
 
 
-def view1_metrics(embeddings, lfw, metric: str = "cosine", fars=(1e-2,)) -> dict:
+def view1_metrics(embeddings, lfw, metric: str = "cosine", fars=(1e-2,), threshold_pairs=None) -> dict:
     """View 1 numbers from embeddings (N, D) of `lfw.dataset`'s images (rows that no pair
-    uses are ignored and may be NaN).
+    uses are ignored and may be NaN). `threshold_pairs`, a mask over the DevTrain pairs
+    (`LFW.threshold_pairs`): only those choose the threshold, matched and mismatched pairs
+    weighed equally; None = every DevTrain pair (the file holds as many of each).
 
     Keys: ``acc`` (DevTest accuracy at the threshold best on DevTrain pairs), ``threshold``,
     ``devtrain_acc`` (at that threshold), ``acc_cv`` (DevTest, 10-fold cross-validated, each
     fold 50 + 50 pairs), ``auc``, ``eer``, ``tar@far=1e-2``, ``far_resolution``, ``n_pairs``,
-    ``n_devtrain_pairs``.
+    ``n_devtrain_pairs`` (those that chose the threshold).
     """
     train, test = lfw.dev_train, lfw.dev_test
-    train_scores = pair_scores(embeddings, train, metric=metric)
+    chosen = slice(None) if threshold_pairs is None else np.asarray(threshold_pairs, bool)
+    balanced = threshold_pairs is not None
+    train_scores = pair_scores(embeddings, train, metric=metric).cpu().numpy()[chosen]
+    train_same = np.asarray(train.issame, bool)[chosen]
     test_scores = pair_scores(embeddings, test, metric=metric)
-    threshold = best_threshold(train_scores, train.issame)
+    threshold = best_threshold(train_scores, train_same, balanced=balanced)
     folds = np.arange(len(test)) % 10  # the file lists all matched pairs first: interleave
     m = verification_metrics(test_scores, test.issame, folds=folds, fars=fars)
     out = {"acc": accuracy_at(test_scores, test.issame, threshold), "threshold": threshold,
-           "devtrain_acc": accuracy_at(train_scores, train.issame, threshold),
+           "devtrain_acc": accuracy_at(train_scores, train_same, threshold, balanced=balanced),
            "acc_cv": m["acc_mean"], "auc": m["auc"], "eer": m["eer"],
            "far_resolution": m["far_resolution"], "n_pairs": len(test),
-           "n_devtrain_pairs": len(train), "metric": metric}
+           "n_devtrain_pairs": len(train_scores), "metric": metric}
     out.update({k: v for k, v in m.items() if k.startswith("tar@far=")})
     return out
 

@@ -304,9 +304,10 @@ def training_data(config: dict, lfw_counts: tuple[int, int] | None = None) -> st
                 f"{data.get('seed')}): rendered, not photos, and not aligned by the detector")
     if source == "lfw":
         counts = f": {lfw_counts[0]:,} images of {lfw_counts[1]:,} people" if lfw_counts else ""
-        what = {"matched": "matched pairs", "pairs": "pairs"}.get(data.get("hold_out") or "")
-        held = (f", less the photos of the DevTrain {what} (data.hold_out={data['hold_out']!r}: the "
-                "threshold is chosen on photos it never trained on)") if what else ""
+        what = {"matched": "the photos of the DevTrain matched pairs", "pairs": "the photos of the DevTrain pairs",
+                "people": "the DevTrain people all of whose photos are in matched pairs"}.get(data.get("hold_out") or "")
+        held = (f", less {what} (data.hold_out={data['hold_out']!r}: the threshold is chosen on "
+                "photos it never trained on)") if what else ""
         return f"LFW DevTrain people (peopleDevTrain.txt){counts}{held}, aligned by prepare lfw"
     if source == "rec":
         return (f"the insightface RecordIO {data.get('root') or 'train.rec found in $FACECOURSE_DATA'!s}"

@@ -116,7 +116,8 @@ def train_and_evaluate(cfg: TrainConfig, command: str = "", recipe: str = ""):
         lfw = load_lfw(cfg.data.root or None, image_size=cfg.model.image_size)
         # every image once, flipped as evaluate_view1 does: View 1 and the calibration share them
         emb = ev.embed(result.backbone, lfw.dataset.images, flip=True)  # (N, D)
-        metrics = {**ev.view1_metrics(emb, lfw), "flip": True}
+        metrics = {**ev.view1_metrics(emb, lfw, threshold_pairs=lfw.threshold_pairs(cfg.data.hold_out)),
+                   "flip": True, "hold_out": cfg.data.hold_out}
         metrics.update(train_minutes=round(wall / 60, 2), train_process_cpu_minutes=round(cpu / 60, 2),
                        steps=steps, threads=torch.get_num_threads(),
                        device=str(next(result.backbone.parameters()).device),
@@ -131,7 +132,8 @@ def train_and_evaluate(cfg: TrainConfig, command: str = "", recipe: str = ""):
             print(f"warning: no thresholds in the model card: {e}", file=sys.stderr)
         evaluation = {"LFW View 1 (threshold from the DevTrain pairs, accuracy on the DevTest pairs)": {
             k: metrics[k] for k in ("acc", "threshold", "acc_cv", "auc", "eer", "tar@far=1e-2",
-                                    "far_resolution", "n_pairs", "n_devtrain_pairs", "flip", "date")}}
+                                    "far_resolution", "n_pairs", "n_devtrain_pairs", "flip", "hold_out",
+                                    "date")}}
         train_idx = lfw.devtrain_indices(cfg.data.hold_out)
         counts = (len(train_idx), len(np.unique(lfw.dataset.labels.numpy()[train_idx])))
     elif cfg.data.source == "synthetic":

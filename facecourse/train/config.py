@@ -87,7 +87,8 @@ class DataConfig:
     on_error: str = "raise"  # folder: "raise" stops at an unreadable image, "skip" leaves it out
     hold_out: str = ""  # lfw: "matched" trains without the photos of View 1's DevTrain matched
     # pairs ("pairs": of all its pairs), so the threshold chosen on them is chosen on unseen
-    # photos; "" = every DevTrain photo
+    # photos; "people" without the people all of whose photos are in matched pairs, whose pairs
+    # (and the mismatched ones) then choose it (LFW.threshold_pairs); "" = every DevTrain photo
 
 
 @dataclass
@@ -424,7 +425,8 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.data.hold_out not in HOLD_OUT:
         raise ValueError(f"config data.hold_out={cfg.data.hold_out!r}: use '' (train on every "
                          "DevTrain photo), 'matched' or 'pairs' (hold out the photos of the "
-                         "DevTrain matched pairs, or of all its pairs)")
+                         "DevTrain matched pairs, or of all its pairs) or 'people' (hold out the "
+                         "DevTrain people whose every photo is in a matched pair)")
     if cfg.data.hold_out and cfg.data.source != "lfw":
         raise ValueError(f"config data.hold_out={cfg.data.hold_out!r} is for data.source='lfw' "
                          f"(View 1's DevTrain pairs), not {cfg.data.source!r}")

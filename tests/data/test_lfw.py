@@ -24,8 +24,9 @@ def write_fake_lfw(root, people, pairs_lines):
                 info.size = len(buf.getvalue())
                 tar.addfile(info, io.BytesIO(buf.getvalue()))
     body = "\n".join(pairs_lines)
+    n = max(len(pairs_lines) // 2, 1)  # matched then mismatched, n of each
     for fname in ("pairs.txt", "pairsDevTrain.txt", "pairsDevTest.txt"):
-        head = "1 1" if fname == "pairs.txt" else "1"
+        head = f"1 {n}" if fname == "pairs.txt" else f"{n}"
         (root / fname).write_text(f"{head}\n{body}\n")
     for fname in ("peopleDevTrain.txt", "peopleDevTest.txt"):
         (root / fname).write_text(f"{len(people)}\n" + "".join(f"{n}\t{c}\n" for n, c in people.items()))
@@ -201,6 +202,29 @@ def test_hold_out_keeps_the_devtrain_pairs_photos_out_of_training(tmp_path):
     assert names(lfw.devtrain_indices("pairs")) == ["Bob_B", "Cy_C"]  # Bob's 2nd, Cy's only one
     with pytest.raises(ValueError, match="hold_out='all': use one of '', 'matched', 'pairs'"):
         lfw.devtrain("all")
+
+
+def test_hold_out_people_leaves_out_those_whose_photos_are_all_in_matched_pairs(tmp_path):
+    from facecourse.train.build import build_train_set
+    from facecourse.train.config import DataConfig
+    src = write_fake_lfw(tmp_path / "src", {"Ann_A": 3, "Bob_B": 2, "Cy_C": 1, "Dee_D": 2, "Eve_E": 3},
+                         ["Ann_A\t1\t2", "Dee_D\t1\t2", "Eve_E\t1\t2", "Eve_E\t2\t3",
+                          "Ann_A\t3\tBob_B\t1", "Cy_C\t1\tDee_D\t1", "Bob_B\t2\tEve_E\t1", "Ann_A\t1\tCy_C\t1"])
+    out = prepare_lfw(src, tmp_path / "prep", workers=1, verify=False, progress=False, sizes=(16,))
+    lfw = load_lfw(out, image_size=16)
+    names = lfw.dataset.identity_names
+    # Ann keeps a photo no matched pair uses; Dee's two and Eve's three are all in matched pairs
+    assert [names[c] for c in lfw.validation_people()] == ["Dee_D", "Eve_E"]
+    kept = lfw.devtrain_indices("people")
+    assert [names[c] for c in lfw.dataset.labels[kept].tolist()] == ["Ann_A"] * 3 + ["Bob_B"] * 2 + ["Cy_C"]
+    built = build_train_set(DataConfig(source="lfw", root=str(out), hold_out="people"), 16)
+    assert built.num_classes == 3 and torch.equal(built.images, lfw.dataset.images[kept])
+    # their matched pairs and every mismatched pair choose the threshold; Ann's matched pair does not
+    assert lfw.threshold_pairs("people").tolist() == [False, True, True, True, True, True, True, True]
+    for hold_out in ("", "matched", "pairs"):
+        assert lfw.threshold_pairs(hold_out).all()
+    with pytest.raises(ValueError, match="hold_out='val': use one of '', 'matched', 'pairs', 'people'"):
+        lfw.threshold_pairs("val")
 
 
 def test_prepare_source_errors(tmp_path, monkeypatch):

@@ -45,6 +45,29 @@ def test_view1_metrics_take_the_threshold_from_devtrain():
     assert view1_metrics(nan_rows, lfw)["acc"] == m["acc"]
 
 
+def test_best_threshold_balanced_weighs_the_two_kinds_equally():
+    scores = np.array([0.1, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    issame = np.array([False, True, True, False, True, True, True])
+    # plain: accept from 0.2 gets 6 of 7 (one impostor wrong); balanced: that is (1 + 1/2) / 2 =
+    # 0.75, while accepting from 0.55 gets (3/5 + 1) / 2 = 0.8
+    assert best_threshold(scores, issame) == pytest.approx(0.2)
+    assert best_threshold(scores, issame, balanced=True) == pytest.approx(0.55)
+    assert accuracy_at(scores, issame, 0.55) == pytest.approx(5 / 7)
+    assert accuracy_at(scores, issame, 0.55, balanced=True) == pytest.approx(0.8)
+
+
+def test_view1_metrics_choose_the_threshold_on_the_threshold_pairs_only():
+    emb, lfw = _fake_lfw()
+    # without the first matched pair (cos 30°), the matched cos 15° = 0.966 and the mismatched
+    # 0, 0 remain: the split moves up to cos 15° / 2, weighed 1 : 1 between the kinds
+    m = view1_metrics(emb, lfw, threshold_pairs=[False, True, True, True])
+    assert m["threshold"] == pytest.approx(np.cos(np.radians(15)) / 2, abs=1e-6)
+    assert m["n_devtrain_pairs"] == 3 and m["devtrain_acc"] == 1.0
+    scores = (emb[lfw.dev_test.a] * emb[lfw.dev_test.b]).sum(1).numpy()
+    assert m["acc"] == pytest.approx(((scores >= m["threshold"]) == lfw.dev_test.issame).mean())
+    assert m["threshold"] != pytest.approx(view1_metrics(emb, lfw)["threshold"])
+
+
 def test_evaluate_view1_embeds_only_the_pair_images():
     emb, lfw = _fake_lfw()
 
