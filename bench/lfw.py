@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 MODELS = {"scratch": "lfw-scratch", "distill": "lfw-distill", "dlib": None}
 KEY = {"scratch": "scratch", "distill": "distilled", "dlib": "dlib"}  # result-key suffixes
-TINY = {"max_steps": 6, "batch_size": 16, "optim.warmup_epochs": 0, "log_every": 2,
+TINY = {"max_steps": 6, "batch_size": 8, "optim.warmup_epochs": 0, "log_every": 2,
         "checkpoint_every": 0, "progress": False}
 
 

@@ -70,6 +70,9 @@ def test_tiny_lfw_bench_end_to_end(lfw_dir, tmp_path):
         assert 0.0 <= results[key] <= 1.0, (key, results[key])
     assert results["tiny"] is True and results["dlib"]["command"].startswith("python bench/lfw.py --tiny --data ")
     assert "--recipe lfw-distill" in results["distilled"]["command"]
+    # lfw-scratch's threshold comes from the held-out people's pairs and the mismatched ones
+    assert results["scratch"]["hold_out"] == "people"
+    assert results["scratch"]["n_devtrain_pairs"] < results["distilled"]["n_devtrain_pairs"]
     assert results["dlib"]["embedded_images"] > 0 and results["dlib"]["n_pairs"] > 0
     assert (tmp_path / "work" / "runs" / "bench-lfw-scratch" / "devtest.json").is_file()
     print(f"tiny LFW bench: {seconds:.0f} s")
