@@ -120,13 +120,16 @@ def flip(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def jitter(images: torch.Tensor, seed: int, step: int, global_batch: int, lo: int,
-           scale: float = 0.0, shift: float = 0.0, color: float = 0.0) -> torch.Tensor:
-    """Random zoom, shift, contrast and brightness of float images (B, 3, H, W) in [-1, 1].
+           scale: float = 0.0, shift: float = 0.0, color: float = 0.0, gray: float = 0.0) -> torch.Tensor:
+    """Random zoom, shift, contrast, brightness and greyscale of float images (B, 3, H, W) in
+    [-1, 1].
 
     Per image, u ~ U[-1, 1) five times: zoom by 1 + scale * u0 about the centre, shift by
     (shift * u1, shift * u2) of the side (edges reflected), then x * (1 + color * u3) +
-    color * u4, clamped to [-1, 1]. Like `flip_mask`, the draws are a slice of one global draw
-    seeded by (seed, step): the same for any world size and for a resumed run."""
+    color * u4, clamped to [-1, 1]; then, with probability `gray` (a draw of its own), every
+    channel becomes the luma 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601). Like `flip_mask`, the
+    draws are a slice of one global draw seeded by (seed, step): the same for any world size
+    and for a resumed run."""
     n = images.shape[0]
     g = torch.Generator().manual_seed(seed * 1_000_003 + step + 500_009)  # not flip_mask's stream
     u = (torch.rand(global_batch, 5, generator=g) * 2 - 1)[lo:lo + n].to(images.device)  # (n, 5)
@@ -142,4 +145,10 @@ def jitter(images: torch.Tensor, seed: int, step: int, global_batch: int, lo: in
         contrast = (1 + color * u[:, 3]).view(-1, 1, 1, 1)
         brightness = (color * u[:, 4]).view(-1, 1, 1, 1)
         out = (out * contrast + brightness).clamp(-1.0, 1.0)
+    if gray > 0:
+        g = torch.Generator().manual_seed(seed * 1_000_003 + step + 900_007)  # a stream of its own
+        hit = (torch.rand(global_batch, generator=g) < gray)[lo:lo + n].to(images.device)  # (n,)
+        w = torch.tensor([0.299, 0.587, 0.114], device=images.device, dtype=out.dtype).view(1, 3, 1, 1)
+        luma = (out * w).sum(1, keepdim=True).expand_as(out)
+        out = torch.where(hit.view(-1, 1, 1, 1), luma, out)
     return out

@@ -29,9 +29,9 @@ _IGNORED = ("out_dir", "resume", "overwrite", "progress", "log_every", "checkpoi
             "device")
 # The layout of TrainConfig, hashed into every key: bump it when fields are added, moved or
 # renamed (2: per-objective sections, sync_bn, data.on_error; 3: val, head.partial_fc, data
-# source rec; 4: data.hold_out), so an old cached run is never mistaken for a new config, and no
+# source rec; 4: data.hold_out; 5: data.gray_jitter), so an old cached run is never mistaken for a new config, and no
 # list of "fields added later" has to be kept by hand.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _hash_tensor(h, t: torch.Tensor) -> None:

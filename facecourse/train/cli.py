@@ -98,7 +98,8 @@ def train_and_evaluate(cfg: TrainConfig, command: str = "", recipe: str = ""):
         teacher = backbone_from_checkpoint(cfg.distill.teacher_checkpoint)[0]
     elif cfg.distill.teacher == "dlib":
         from .teachers import dlib_teacher
-        train_set, teacher = dlib_teacher(cfg.data, cfg.model.image_size, progress=cfg.progress)
+        train_set, teacher = dlib_teacher(cfg.data, cfg.model.image_size, progress=cfg.progress,
+                                          unlabeled=cfg.distill.unlabeled)
     t0, cpu0 = time.perf_counter(), time.process_time()
     result = fit(cfg, train_set, teacher=teacher)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0

@@ -19,6 +19,7 @@ from typing import Any
 OBJECTIVES = ("classification", "triplet", "siamese", "distill")  # = objectives.list_objectives()
 SOURCES = ("synthetic", "lfw", "folder", "rec")
 TEACHERS = ("", "dlib")
+UNLABELED = ("", "lag-devtrain")  # distill.unlabeled: extra faces for the dlib teacher
 SAMPLERS = ("random", "pk", "pairs")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
@@ -84,6 +85,8 @@ class DataConfig:
     scale_jitter: float = 0.0  # augment: zoom each image by a random factor in 1 +- this; 0 = off
     shift_jitter: float = 0.0  # augment: shift each image by up to this fraction of its side
     color_jitter: float = 0.0  # augment: contrast * (1 +- this) and brightness +- this (in [-1, 1])
+    gray_jitter: float = 0.0  # augment: the chance that an image turns greyscale (LAG's young photos
+    # are 24 % black-and-white, LFW's 0.4 %: bench/results/lfw.json)
     on_error: str = "raise"  # folder: "raise" stops at an unreadable image, "skip" leaves it out
     hold_out: str = ""  # lfw: "matched" trains without the photos of View 1's DevTrain matched
     # pairs ("pairs": of all its pairs), so the threshold chosen on them is chosen on unseen
@@ -137,6 +140,9 @@ class DistillConfig:  # a teacher's term, with any objective; alone with "distil
     teacher: str = ""  # CLI: a pretrained teacher by name: "dlib" = dlib's ResNet (data.source
     # lfw; its 128-d embeddings of the training images are computed once and cached)
     teacher_checkpoint: str = ""  # CLI: a checkpoint of fit() whose backbone is the teacher
+    unlabeled: str = ""  # teacher="dlib": more faces the teacher alone labels. "lag-devtrain": the
+    # LAG-dev photos (young and adult) of the LFW DevTrain people (468 of 88 people): no LAG
+    # test person (those in no LFW list) and no DevTest person is among them
 
 
 @dataclass
@@ -434,6 +440,12 @@ def validate(cfg: TrainConfig) -> None:
         raise ValueError(f"config data.on_error={cfg.data.on_error!r}: use 'raise' or 'skip'")
     if cfg.channels_last not in (True, False, "auto"):
         raise ValueError(f"config channels_last={cfg.channels_last!r}: use true, false or 'auto'")
+    if cfg.distill.unlabeled not in UNLABELED:
+        raise ValueError(f"config distill.unlabeled={cfg.distill.unlabeled!r}: use '' (none) or "
+                         "'lag-devtrain' (the LAG-dev photos of the LFW DevTrain people)")
+    if cfg.distill.unlabeled and cfg.distill.teacher != "dlib":
+        raise ValueError(f"config distill.unlabeled={cfg.distill.unlabeled!r} needs "
+                         "distill.teacher='dlib' (the teacher labels those faces)")
     if cfg.distill.teacher not in TEACHERS:
         raise ValueError(f"config distill.teacher={cfg.distill.teacher!r}: use '' (none) or 'dlib'")
     if cfg.batch_size < 2:
@@ -448,7 +460,7 @@ def validate(cfg: TrainConfig) -> None:
                          f"data.P * data.K = {cfg.data.P} * {cfg.data.K}; change one of them")
     if cfg.epochs <= 0 and cfg.max_steps <= 0:
         raise ValueError("config epochs and max_steps are both <= 0: set one of them")
-    for name in ("scale_jitter", "shift_jitter", "color_jitter"):
+    for name in ("scale_jitter", "shift_jitter", "color_jitter", "gray_jitter"):
         if not 0.0 <= getattr(cfg.data, name) < 1.0:
             raise ValueError(f"config data.{name}={getattr(cfg.data, name)} must be in [0, 1)")
     if cfg.val.every and cfg.val.every % cfg.log_every:

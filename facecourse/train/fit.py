@@ -312,7 +312,8 @@ class _Batches:
                 PairView(train_set) if pairs else train_set, batch_sampler=sampler,
                 num_workers=cfg.data.workers, pin_memory=self.device.type == "cuda")
         d = cfg.data
-        self.jitters = {"scale": d.scale_jitter, "shift": d.shift_jitter, "color": d.color_jitter}
+        self.jitters = {"scale": d.scale_jitter, "shift": d.shift_jitter, "color": d.color_jitter,
+                        "gray": d.gray_jitter}
         self.use_jitter = d.augment and any(v > 0 for v in self.jitters.values())
 
     def from_step(self, step: int):

@@ -40,9 +40,10 @@ class EmbeddingTable(nn.Module):
         return self.embeddings[indices]  # (B, D)
 
 
-def dlib_teacher(data_cfg, image_size: int, workers: int = 2, progress: bool = True):
+def dlib_teacher(data_cfg, image_size: int, workers: int = 2, progress: bool = True, unlabeled: str = ""):
     """(train set, EmbeddingTable) for `teacher="dlib"`: the DevTrain images of the prepared
-    LFW `data_cfg.root` at `image_size`, and dlib's embeddings of them (of the 112 px crops)."""
+    LFW `data_cfg.root` at `image_size`, and dlib's embeddings of them (of the 112 px crops).
+    `unlabeled="lag-devtrain"` appends `lag_devtrain_faces`, labelled as the LFW person."""
     from facecourse.data import load_lfw
     from facecourse.eval.embedding_cache import dlib_embeddings
     if data_cfg.source != "lfw":
@@ -52,7 +53,53 @@ def dlib_teacher(data_cfg, image_size: int, workers: int = 2, progress: bool = T
     table = dlib_embeddings(load_lfw(root, image_size=112), workers=workers, progress=progress)
     lfw = load_lfw(root, image_size=image_size)
     keep = lfw.devtrain_indices(data_cfg.hold_out)
-    return lfw.dataset.subset(keep), EmbeddingTable(centre_embeddings(table[keep]))
+    train, rows = lfw.dataset.subset(keep), table[keep]
+    if unlabeled == "lag-devtrain":
+        extra, extra_rows = lag_devtrain_faces(lfw, train.identity_names, image_size, workers, progress)
+        train = _append(train, extra)
+        rows = np.concatenate([rows, extra_rows])
+    elif unlabeled:
+        raise ValueError(f"dlib_teacher: unlabeled={unlabeled!r}: use '' or 'lag-devtrain'")
+    return train, EmbeddingTable(centre_embeddings(rows))
+
+
+def lag_devtrain_faces(lfw, identities, image_size: int, workers: int = 2, progress: bool = True):
+    """(FaceDataset, dlib's embeddings (M, 128)) of the prepared LAG-dev photos of the people
+    who are LFW DevTrain people and not DevTest ones (`LAG.lfw_overlap`), labelled by their
+    place in `identities` (the training set's names; a person not there, e.g. held out, is left
+    out): young and adult photos of people the model trains on anyway. The LAG
+    figures are taken on the LAG people in no LFW list, so none of these is tested there.
+    dlib embeds the 112 px crops into the cache `bench/lfw.py` uses for LAG."""
+    from facecourse.data import FaceDataset, load_lag
+    from facecourse.eval.embedding_cache import cached_embeddings, dlib_cache_path
+    from facecourse.models import DlibResNet
+    lag112 = load_lag(image_size=112)
+    overlap = lag112.lfw_overlap(devtrain=lfw.devtrain_identities, devtest=lfw.devtest_identities)
+    banned = {n.casefold() for n in overlap.devtest}
+    label_of = {n.casefold(): c for c, n in enumerate(identities)}
+    names = lag112.dataset.identity_names
+    wanted = ({n.casefold() for n in overlap.devtrain} - banned) & set(label_of)
+    lag_labels = lag112.dataset.labels.numpy()
+    rows = np.flatnonzero([names[c].casefold() in wanted for c in lag_labels])
+    if not len(rows):
+        raise ValueError("distill.unlabeled='lag-devtrain': the prepared LAG holds no photo of an "
+                         "LFW DevTrain person; prepare the full lag-dev.tgz (datasets/lag.md)")
+    table = cached_embeddings(lag112.dataset.images, rows, dlib_cache_path(lag112), DlibResNet("landmarks"),
+                              workers, progress=progress)[rows]
+    lag = lag112 if image_size == 112 else load_lag(image_size=image_size)
+    images = lag.dataset.images[torch.as_tensor(rows)]
+    labels = [label_of[names[c].casefold()] for c in lag_labels[rows]]
+    faces = FaceDataset(torch.as_tensor(np.asarray(images)), labels, list(identities), name="lag-devtrain")
+    return faces, table
+
+
+def _append(a, b):
+    """The images of FaceDataset `b` after `a`'s (the same identity list)."""
+    from facecourse.data import FaceDataset
+    if a.identity_names != b.identity_names:
+        raise ValueError("_append: the two sets name their identities differently")
+    return FaceDataset(torch.cat([a.images, b.images]), torch.cat([a.labels, b.labels]),
+                       a.identity_names, name=f"{a.name}+{b.name}")
 
 
 def centre_embeddings(embeddings) -> np.ndarray:

@@ -22,6 +22,22 @@ def test_jitter_is_off_at_zero_and_a_slice_of_one_global_draw():
     assert full.shape == x.shape and full.min() >= -1 and full.max() <= 1
 
 
+def test_gray_jitter_turns_a_share_of_the_images_grey_and_leaves_the_rest():
+    x = torch.rand(400, 3, 8, 8) * 2 - 1
+    out = jitter(x, 0, 5, 400, 0, gray=0.25)
+    grey = (out[:, 0] == out[:, 1]).all((1, 2)) & (out[:, 1] == out[:, 2]).all((1, 2))  # (400,)
+    assert 70 <= grey.sum() <= 130  # 100 expected
+    torch.testing.assert_close(out[~grey], x[~grey])  # the others untouched
+    luma = 0.299 * x[grey, 0] + 0.587 * x[grey, 1] + 0.114 * x[grey, 2]
+    torch.testing.assert_close(out[grey, 0], luma)
+    halves = torch.cat([jitter(x[:100], 0, 5, 400, 0, gray=0.25), jitter(x[100:], 0, 5, 400, 100, gray=0.25)])
+    torch.testing.assert_close(out, halves)  # a slice of one global draw, as the other jitters
+    # the other jitters draw as before: adding gray changes nothing else they do
+    kw = {"scale": 0.1, "shift": 0.05, "color": 0.2}
+    both = jitter(x, 0, 5, 400, 0, gray=0.25, **kw)
+    torch.testing.assert_close(both[~grey], jitter(x, 0, 5, 400, 0, **kw)[~grey])
+
+
 def test_jitter_zooms_and_shifts_the_picture():
     x = torch.zeros(1, 3, 32, 32)
     x[..., 12:20, 12:20] = 1.0  # a bright square in the middle
@@ -63,6 +79,9 @@ def test_lfw_recipes_are_valid_and_stop_within_20_minutes(name):
      "teacher and distill.teacher_checkpoint are both set"),
     ({"max_minutes": -1}, "config max_minutes=-1: use 0"),
     ({"data.shift_jitter": 1.5}, r"config data.shift_jitter=1.5 must be in \[0, 1\)"),
+    ({"data.gray_jitter": 1.0}, r"config data.gray_jitter=1.0 must be in \[0, 1\)"),
+    ({"distill.unlabeled": "att"}, r"config distill.unlabeled='att': use '' \(none\) or 'lag-devtrain'"),
+    ({"distill.unlabeled": "lag-devtrain"}, "distill.unlabeled='lag-devtrain' needs distill.teacher='dlib'"),
 ])
 def test_config_errors(sets, message):
     with pytest.raises(ValueError, match=message):

@@ -113,3 +113,45 @@ def test_the_relation_term_matches_the_batchs_similarity_matrices():
     assert term(same, batch).abs() < 1e-5
     with pytest.raises(ValueError, match="relation_weight must be >= 0"):
         TeacherTerm(table, 1.0, 6, 16, "cpu", relation_weight=-1.0)
+
+
+def test_lag_devtrain_faces_are_the_devtrain_peoples_lag_photos(monkeypatch):
+    """distill.unlabeled='lag-devtrain': the LAG photos of LFW DevTrain people only (never of a
+    DevTest person, nor of one held out of training), labelled as the training set labels
+    them, with the teacher's embeddings of exactly those photos."""
+    from types import SimpleNamespace
+
+    import facecourse.data as fd
+    import facecourse.eval.embedding_cache as ec
+    import facecourse.models as fm
+    from facecourse.data import FaceDataset
+    from facecourse.data.lag import LAG
+    from facecourse.train.teachers import _append, lag_devtrain_faces
+    names = ["ann_a", "Bob_B", "Cy_C", "Dee_D"]  # LAG spells some names in other cases
+    labels = [0, 0, 1, 2, 2, 3, 1]
+    images = torch.arange(7, dtype=torch.uint8).view(7, 1, 1, 1).expand(7, 3, 4, 4).contiguous()
+    lag = LAG(FaceDataset(images, labels, names, {"young": np.array([1, 0, 1, 1, 0, 0, 0], bool)}), [], [])
+    monkeypatch.setattr(fd, "load_lag", lambda image_size=112: lag)
+    monkeypatch.setattr(fm, "DlibResNet", lambda method: SimpleNamespace(embedding_dim=2))
+    asked = []
+
+    def fake_cache(images, rows, path, embedder, workers, progress=True):
+        asked.append(np.asarray(rows).tolist())
+        return np.stack([np.arange(len(images)), -np.arange(len(images))], 1).astype(np.float32)
+    monkeypatch.setattr(ec, "cached_embeddings", fake_cache)
+    # Ann and Bob are DevTrain people, Cy DevTrain *and* DevTest (never used), Dee neither
+    lfw = SimpleNamespace(devtrain_identities=["Ann_A", "Bob_B", "Cy_C", "Eve_E"],
+                          devtest_identities=["Cy_C", "Fay_F"])
+    faces, table = lag_devtrain_faces(lfw, ["Ann_A", "Bob_B", "Eve_E"], 112, progress=False)
+    assert asked == [[0, 1, 2, 6]] and faces.images[:, 0, 0, 0].tolist() == [0, 1, 2, 6]
+    assert faces.labels.tolist() == [0, 0, 1, 1] and faces.identity_names == ["Ann_A", "Bob_B", "Eve_E"]
+    assert table[:, 0].tolist() == [0, 1, 2, 6]
+    held = lag_devtrain_faces(lfw, ["Bob_B"], 112, progress=False)[0]  # Ann held out of training
+    assert held.images[:, 0, 0, 0].tolist() == [2, 6] and held.labels.tolist() == [0, 0]
+    with pytest.raises(ValueError, match="holds no photo of an LFW DevTrain person"):
+        lag_devtrain_faces(lfw, ["Eve_E"], 112, progress=False)
+    base = FaceDataset(torch.zeros(2, 3, 4, 4, dtype=torch.uint8), [2, 0], ["Ann_A", "Bob_B", "Eve_E"])
+    both = _append(base, faces)
+    assert len(both) == 6 and both.labels.tolist() == [2, 0, 0, 0, 1, 1] and both.num_classes == 3
+    with pytest.raises(ValueError, match="name their identities differently"):
+        _append(base, held)
