@@ -1,7 +1,8 @@
-"""The LFW track: MobileFaceNet from scratch, IResNet-18 x0.25 distilled from dlib, and dlib.
+"""The LFW track: a plain convnet from scratch, IResNet-18 x0.25 distilled from dlib, and dlib.
 
 All three are measured the same way (`facecourse.eval.view1_metrics`): the threshold chosen
-on the 2,200 DevTrain pairs, accuracy on the 1,000 DevTest pairs (people never trained on),
+on the 2,200 DevTrain pairs (from scratch: on the pairs of the DevTrain people it held out,
+and the mismatched ones), accuracy on the 1,000 DevTest pairs (people never trained on),
 plus AUC and TAR@FAR=1e-2. The students train with the recipes `lfw-scratch` and
 `lfw-distill` on the CPU (~20 min each on 2 cores); dlib's embeddings are computed once and
 cached (`facecourse.eval.embedding_cache.dlib_embeddings`, ~8 min with 2 processes).

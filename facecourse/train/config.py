@@ -86,7 +86,7 @@ class DataConfig:
     shift_jitter: float = 0.0  # augment: shift each image by up to this fraction of its side
     color_jitter: float = 0.0  # augment: contrast * (1 +- this) and brightness +- this (in [-1, 1])
     gray_jitter: float = 0.0  # augment: the chance that an image turns greyscale (LAG's young photos
-    # are 24 % black-and-white, LFW's 0.4 %: bench/results/lfw.json)
+    # are 24 % black-and-white, LFW's 0.4 %: bench/results/gray_share.json)
     on_error: str = "raise"  # folder: "raise" stops at an unreadable image, "skip" leaves it out
     hold_out: str = ""  # lfw: "matched" trains without the photos of View 1's DevTrain matched
     # pairs ("pairs": of all its pairs), so the threshold chosen on them is chosen on unseen
