@@ -42,6 +42,15 @@ MEASURED = [
      "LFW DevTrain less its pairs' photos: 6,082 images of 2,416 people"),
     ("distilled", "IResNet-18 x0.25, 64 px, distilled from dlib: 1 - cos and the batch's relations "
      "(`--recipe lfw-distill`)", "LFW DevTrain images + dlib's embeddings of them"),
+    ("distilled_gray02", "the same recipe with a fifth of the images turned greyscale (`data.gray_jitter=0.2`)",
+     "LFW DevTrain images + dlib's embeddings of them"),
+    ("distilled_gray02_lag_devtrain", "the same, dlib also labelling LAG-dev photos of DevTrain people "
+     "(`distill.unlabeled=lag-devtrain`)", "LFW DevTrain images + 468 LAG-dev photos of 88 DevTrain people, "
+     "dlib's embeddings of all"),
+    ("distilled_gray02_lag_devtrain_seed1", "the same, seed 1",
+     "LFW DevTrain images + 468 LAG-dev photos of 88 DevTrain people, dlib's embeddings of all"),
+    ("distilled_gray02_lag_devtrain_55ep", "the same at 55 epochs (what fits in 19 minutes on a fast day)",
+     "LFW DevTrain images + 468 LAG-dev photos of 88 DevTrain people, dlib's embeddings of all"),
     ("distilled_iresnet18_w025_relation50", "the same recipe, its first run (set on the command line, "
      "before it was the recipe)", "LFW DevTrain images + dlib's embeddings of them"),
     ("distilled_iresnet18_w025_relation150", "the same with the relation term weighted 150, not 50",

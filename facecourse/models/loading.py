@@ -79,8 +79,8 @@ def backbone_from_config(model) -> nn.Module:
     extra = {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}  # JSON lists
     try:
         return create_backbone(model["backbone"], **kw, **extra)
-    except TypeError as e:
-        if not extra:
+    except TypeError as e:  # only the factory refusing one of extra's keywords is the config's fault
+        if not any(f"unexpected keyword argument '{k}'" in str(e) for k in extra):
             raise
         raise ValueError(f"backbone {model['backbone']!r} does not take model.extra "
                          f"{sorted(extra)}: {e}") from None

@@ -89,7 +89,15 @@ RECIPES: dict[str, dict] = {
     # standard error), both above every MobileFaceNet run on all three figures. The wider
     # student fits dlib better (DevTrain pairs 0.968-0.974 vs 0.955) but gains little on
     # DevTest; the relation term gains most on LAG's unseen people. From scratch the same
-    # IResNet lost (0.870 / 0.959 / 0.683, "scratch_iresnet18_w025"). Not at a lesson's budget:
+    # IResNet lost (0.870 / 0.959 / 0.683, "scratch_iresnet18_w025").
+    # Not taken (2026-12-04, each run alone), for the cross-age figure: a fifth of the images
+    # turned greyscale (data.gray_jitter=0.2; LAG's young photos are 24 % greyscale, LFW's
+    # 0.4 %): 0.951 / 0.9877 / 0.798. With dlib also labelling the 468 LAG-dev photos of 88
+    # DevTrain people (distill.unlabeled=lag-devtrain): seed 0 0.950 / 0.9894 / 0.814, seed 1
+    # 0.938 / 0.9877 / 0.823; at 55 epochs (19 min on a fast day) 0.949 / 0.9903 / 0.828. LAG
+    # gains 0.02-0.03 and AUC a little, DevTest accuracy does not, and the recipe would need a
+    # prepared LAG: kept as options ("distilled_gray02*" in bench/results/lfw.json).
+    # Not at a lesson's budget:
     # as lesson 08's students (12 epochs on 3,302 photos, ~620 steps) the regression alone tied or
     # lost to the student alone (AUC 0.922 / 0.905 / 0.915 vs 0.916 / 0.919 / 0.917, seeds 0-2,
     # bench/results/seeds_08_distillation_track_recipes.json): lesson 08 keeps ArcFace + the term.

@@ -73,7 +73,11 @@ def lag_devtrain_faces(lfw, identities, image_size: int, workers: int = 2, progr
     from facecourse.data import FaceDataset, load_lag
     from facecourse.eval.embedding_cache import cached_embeddings, dlib_cache_path
     from facecourse.models import DlibResNet
-    lag112 = load_lag(image_size=112)
+    try:
+        lag112 = load_lag(image_size=112)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"distill.unlabeled='lag-devtrain' needs a prepared LAG: {e} (or train "
+                                "without those faces: --set distill.unlabeled='')") from None
     overlap = lag112.lfw_overlap(devtrain=lfw.devtrain_identities, devtest=lfw.devtest_identities)
     banned = {n.casefold() for n in overlap.devtest}
     label_of = {n.casefold(): c for c, n in enumerate(identities)}

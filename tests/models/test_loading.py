@@ -46,6 +46,9 @@ def test_model_extra_reaches_the_backbones_factory_and_comes_back_from_a_checkpo
         torch.testing.assert_close(back(images), backbone.eval()(images))
     with pytest.raises(ValueError, match="does not take model.extra \\['blocks'\\]"):
         backbone_from_config({**MODEL, "extra": {"blocks": [1, 1]}})
+    with pytest.raises(TypeError) as failed:  # a keyword it takes, of the wrong kind: not relabelled
+        backbone_from_config({**MODEL, "extra": {"channels": ["wide"]}})
+    assert "does not take" not in str(failed.value)
     with pytest.raises(ValueError, match="repeats \\['width'\\]"):
         backbone_from_config({**MODEL, "extra": {"width": 2.0}})
     with pytest.raises(ValueError, match="as a dict"):

@@ -150,6 +150,11 @@ def test_lag_devtrain_faces_are_the_devtrain_peoples_lag_photos(monkeypatch):
     assert held.images[:, 0, 0, 0].tolist() == [2, 6] and held.labels.tolist() == [0, 0]
     with pytest.raises(ValueError, match="holds no photo of an LFW DevTrain person"):
         lag_devtrain_faces(lfw, ["Eve_E"], 112, progress=False)
+    def missing(image_size=112):
+        raise FileNotFoundError("load_lag: /x is not a prepared LAG folder")
+    monkeypatch.setattr(fd, "load_lag", missing)
+    with pytest.raises(FileNotFoundError, match="needs a prepared LAG: load_lag: /x .* --set distill.unlabeled=''"):
+        lag_devtrain_faces(lfw, ["Ann_A"], 112, progress=False)
     base = FaceDataset(torch.zeros(2, 3, 4, 4, dtype=torch.uint8), [2, 0], ["Ann_A", "Bob_B", "Eve_E"])
     both = _append(base, faces)
     assert len(both) == 6 and both.labels.tolist() == [2, 0, 0, 0, 1, 1] and both.num_classes == 3
