@@ -216,8 +216,7 @@ class LFW:
         photo of the `validation_people` (909), "" none. A threshold chosen on those pairs
         (`threshold_pairs`) is then chosen on photos the model never trained on (with "matched"
         and "pairs", a person with other photos still trains on them)."""
-        if hold_out not in HOLD_OUT:
-            raise ValueError(f"hold_out={hold_out!r}: use one of {', '.join(map(repr, HOLD_OUT))}")
+        _check_hold_out(hold_out)
         keep = set(self.devtrain_identities)
         names = self.dataset.identity_names
         labels = self.dataset.labels.numpy()
@@ -249,8 +248,7 @@ class LFW:
         500 are). Mismatched pairs may use photos the model trained on: a convnet trained on every
         DevTrain photo scored them as it scored new people's (mean cosine -0.002 against 0.011 on
         DevTest, bench/results/lfw.json "scratch_convnet_4stage_dropout04_50ep")."""
-        if hold_out not in HOLD_OUT:
-            raise ValueError(f"hold_out={hold_out!r}: use one of {', '.join(map(repr, HOLD_OUT))}")
+        _check_hold_out(hold_out)
         p = self.dev_train
         same = np.asarray(p.issame, bool)
         if hold_out != "people":
@@ -260,6 +258,11 @@ class LFW:
 
 
 HOLD_OUT = ("", "matched", "pairs", "people")  # LFW.devtrain(hold_out=...): which DevTrain pair photos stay out
+
+
+def _check_hold_out(hold_out: str) -> None:
+    if hold_out not in HOLD_OUT:
+        raise ValueError(f"hold_out={hold_out!r}: use one of {', '.join(map(repr, HOLD_OUT))}")
 
 
 def _pairs_for(path: Path, index_of: dict, strict: bool) -> tuple[Pairs, int]:

@@ -91,9 +91,8 @@ def lag_devtrain_faces(lfw, identities, image_size: int, workers: int = 2, progr
     table = cached_embeddings(lag112.dataset.images, rows, dlib_cache_path(lag112), DlibResNet("landmarks"),
                               workers, progress=progress)[rows]
     lag = lag112 if image_size == 112 else load_lag(image_size=image_size)
-    images = lag.dataset.images[torch.as_tensor(rows)]
     labels = [label_of[names[c].casefold()] for c in lag_labels[rows]]
-    faces = FaceDataset(torch.as_tensor(np.asarray(images)), labels, list(identities), name="lag-devtrain")
+    faces = FaceDataset(lag.dataset.images[torch.as_tensor(rows)], labels, list(identities), name="lag-devtrain")
     return faces, table
 
 
