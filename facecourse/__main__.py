@@ -31,4 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if "torch" in sys.modules:  # a torchrun worker must skip the teardown (see exit_process)
+        from facecourse.train.distributed import exit_process
+        exit_process(code)
+    sys.exit(code)

@@ -83,3 +83,5 @@ def main(argv) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+    from facecourse.train.distributed import exit_process
+    exit_process(0)  # a torchrun worker ends without the interpreter's teardown

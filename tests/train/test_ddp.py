@@ -95,3 +95,44 @@ def test_sync_bn_makes_two_processes_train_like_one(tmp_path):
     assert ends["true"] < 2e-3 and ends["true"] * 300 < ends["false"], ends
     state = torch.load(tmp_path / "sync_true" / "checkpoint.pt", weights_only=True)
     assert set(state["backbone"]) == set(one)  # plain BatchNorm keys: loads without sync_bn
+
+
+_EXIT_SCRIPT = """
+import atexit, sys
+from facecourse.train.distributed import exit_process
+atexit.register(lambda: print("teardown ran"))
+print("trained", end="")  # left in the buffer: exit_process must flush it
+exit_process(3)
+"""
+
+
+def test_a_torchrun_worker_exits_with_its_code_and_output_but_no_teardown():
+    """DDP leaves gloo's threads running, and a worker's teardown aborted 1 run in ~50 here."""
+    def run(world_size):
+        env = {**os.environ, "PYTHONPATH": str(REPO), "WORLD_SIZE": world_size}
+        return subprocess.run([sys.executable, "-c", _EXIT_SCRIPT], env=env, capture_output=True,
+                              text=True, timeout=120)
+    worker, alone = run("2"), run("1")
+    assert (worker.returncode, worker.stdout) == (3, "trained"), worker.stderr
+    assert (alone.returncode, alone.stdout) == (3, "trainedteardown ran\n"), alone.stderr
+
+
+def test_ddp_leaves_gloo_threads_running_after_destroy_process_group(tmp_path):
+    """Why exit_process exists: if torch ever frees the group, this fails and it can go."""
+    script = tmp_path / "threads.py"
+    script.write_text(
+        "import os, torch, torch.distributed as dist\n"
+        "from torch.nn.parallel import DistributedDataParallel as DDP\n"
+        "from facecourse.train.distributed import exit_process\n"
+        "dist.init_process_group('gloo')\n"
+        "model = DDP(torch.nn.Linear(4, 2))\n"
+        "del model\n"
+        "dist.destroy_process_group()\n"
+        "names = [open(f'/proc/self/task/{t}/comm').read().strip()\n"
+        "         for t in os.listdir('/proc/self/task')]\n"
+        "print(os.environ['RANK'], sum(n.startswith('pt_gloo') for n in names), flush=True)\n"
+        "exit_process(0)\n")
+    proc = torchrun(str(script))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dict(line.split() for line in proc.stdout.splitlines())
+    assert set(counts) == {"0", "1"} and all(int(n) > 0 for n in counts.values()), proc.stdout
