@@ -62,6 +62,9 @@ RECIPES: dict[str, dict] = {
     #   ... the same, 75 epochs (10,050 steps; this recipe): seed 0, 15.6 min ("scratch")
     #                                                                    0.909 / 0.964
     #     seed 1, 14.3 min ("scratch_seed1"):                            0.901 / 0.965
+    #     seed 2 on 2026-12-07, when the same 2 cores ran 6.8 steps/s, not ~11: fit_to_time
+    #     fitted 7,768 steps (58 epochs) into 19.0 min ("scratch_seed2"): 0.894 / 0.962, as the
+    #     55-epoch run. So 0.90 needs the whole 75 epochs, i.e. a machine at ~9 steps/s or more.
     # On LAG people in no LFW list every scratch model has learned LFW, not faces: AUC 0.669 /
     # 0.671 for this recipe's two runs, 0.674 for MobileFaceNet's (Rank-1 0.02-0.03).
     "lfw-scratch": {**_LFW_TRACK, "model.backbone": "convnet", "model.width": 1.0,
