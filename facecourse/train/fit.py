@@ -95,6 +95,7 @@ def fit(cfg: TrainConfig, train_set=None, *, backbone: nn.Module | None = None,
     sees backbone and head.
     A head may return a ``HeadOutput`` (logits, labels, loss) in training instead of logits
     (BoundaryFace corrects labels): classification's cross-entropy then uses its labels.
+    Under torchrun, a script that calls fit ends with `distributed.exit_process(0)` (why: there).
     """
     validate(cfg)
     out_dir = Path(cfg.out_dir) if cfg.out_dir else None
