@@ -287,8 +287,8 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
                 os.kill(os.getpid(), signal.SIGKILL)
             if is_last:
                 break
-        # every process reaches the end before any leaves the group: a 2-process gloo test run
-        # aborted once at exit ("terminate called without an active exception") on busy cores
+        # every process reaches the end before any leaves the group (the abort at a worker's exit,
+        # "terminate called without an active exception", is distributed.exit_process's business)
         distributed.barrier(info)
     finally:
         bar.close()
