@@ -58,6 +58,14 @@ class FitResult:
         return self.checkpoint_path
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as PyTorch's CPU build
+    reports it; False where it cannot tell (another architecture, another torch)."""
+    cpu = getattr(torch, "cpu", None)
+    checks = [getattr(cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(check()) for check in checks if check is not None)
+
+
 class _Net(nn.Module):
     """backbone + head as one module, so DDP syncs both with one set of hooks."""
 
@@ -67,8 +75,16 @@ class _Net(nn.Module):
 
     def forward(self, images, labels):
         embeddings, extras = split_output(self.backbone(images))  # (B, D), side outputs
-        logits = None if self.head is None else self.head(embeddings, labels)  # (B, C)
-        return embeddings, logits, extras
+        if self.head is None:
+            return embeddings, None, extras
+        if torch.is_autocast_enabled(embeddings.device.type) and \
+                torch.get_autocast_dtype(embeddings.device.type) == torch.bfloat16:
+            # bf16 keeps 8 significant bits: cos θ in [0.5, 1) would move in steps of 2^-8,
+            # 0.06 in a logit at s = 16. The head is one small matmul, so it runs in fp32.
+            # fp16 (11 bits) stays as it is: insightface computes its heads' logits in fp16.
+            with torch.autocast(embeddings.device.type, enabled=False):
+                return embeddings, self.head(embeddings.float(), labels), extras  # (B, C)
+        return embeddings, self.head(embeddings, labels), extras  # (B, C)
 
 
 def _shard_path(ckpt_path: Path, rank: int) -> Path:
@@ -174,6 +190,11 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
     clock = _Clock(cfg, total_steps, scheduler.lr_lambdas[0], info)
     amp = cfg.amp if cfg.amp != "auto" else ("fp16" if device.type == "cuda" else "off")
     amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(amp)
+    if amp == "bf16" and device.type == "cpu" and main and not cpu_has_bf16():
+        import warnings
+        warnings.warn("amp='bf16' on a CPU without bf16 instructions (AVX512-BF16 or AMX): "
+                      "PyTorch emulates it there, which may be slower than fp32; if the run's "
+                      "steps/s are low, add --set amp=off", stacklevel=2)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
     center_loss = objective.modules().get("center_loss")
 

@@ -1,5 +1,6 @@
 """fit(): equals a hand-written loop, both data paths agree, every objective trains, NaN stops."""
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,6 +110,44 @@ def test_distillation_pulls_the_student_towards_the_teacher():
 def test_bf16_autocast_on_cpu_runs():
     result = fit(tiny_config(amp="bf16", max_steps=2), tiny_faces())
     assert np.isfinite(result.history[-1]["loss"])
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_without_bf16_instructions_warns_with_the_fix(monkeypatch, native):
+    import warnings
+    monkeypatch.setattr(sys.modules["facecourse.train.fit"], "cpu_has_bf16", lambda: native)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(tiny_config(amp="bf16", max_steps=1), tiny_faces())
+    said = [str(w.message) for w in caught if "bf16 instructions" in str(w.message)]
+    assert len(said) == (0 if native else 1), said
+    assert native or "--set amp=off" in said[0]
+
+
+def test_cpu_has_bf16_reads_the_cpu_flags():
+    from facecourse.train.fit import cpu_has_bf16
+    flags = open("/proc/cpuinfo").read().split() if Path("/proc/cpuinfo").exists() else None
+    if flags is None:
+        pytest.skip("no /proc/cpuinfo")
+    assert cpu_has_bf16() == ("avx512_bf16" in flags or "amx_tile" in flags)
+
+
+def test_under_bf16_the_head_computes_in_fp32_and_the_backbone_in_bf16():
+    """bf16 would round cos θ near 1 to steps of 2^-8; the head gets fp32 embeddings instead."""
+    from facecourse.losses import create_head
+    from facecourse.train.fit import _Net
+    torch.manual_seed(0)
+    backbone = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 8))
+    net = _Net(backbone, create_head("arcface", 8, 5, s=16.0, m=0.2))
+    images, labels = torch.randn(6, 3, 2, 2), torch.arange(6) % 5
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        embeddings, logits, _ = net(images, labels)
+    assert embeddings.dtype == torch.bfloat16 and logits.dtype == torch.float32
+    exact = net.head(embeddings.float(), labels)  # fp32, no autocast
+    torch.testing.assert_close(logits, exact)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # what bf16 alone would give: coarser
+        coarse = net.head.margin_logits(embeddings, labels, net.head.weight)
+    assert coarse.dtype == torch.bfloat16 and (coarse.float() - exact).abs().max() > 1e-3
 
 
 @pytest.mark.parametrize("gamma, every, message, kept", [
