@@ -23,12 +23,15 @@ MISSING = "not measured"
 
 # (section of lfw.json, model, trained on)
 MEASURED = [
-    ("scratch", "plain convnet (32, 64, 128, 256), 64 px, ArcFace from scratch, dropout 0.4, 75 epochs; "
-     "threshold from the validation people's pairs (`--recipe lfw-scratch`)",
+    ("scratch", "plain convnet (32, 64, 128, 256), 64 px, ArcFace from scratch, dropout 0.4, 75 epochs, "
+     "bf16 autocast; threshold from the validation people's pairs (`--recipe lfw-scratch`)",
      "LFW DevTrain less 402 validation people (`data.hold_out=people`): 8,616 images of 3,636 people"),
-    ("scratch_seed1", "the same recipe, seed 1", "LFW DevTrain less 402 validation people: 8,616 images of 3,636 people"),
-    ("scratch_seed2", "the same recipe, seed 2, on a slower day (fit_to_time fitted 7,768 of its 10,050 "
-     "steps, 58 epochs, into the 19 minutes)",
+    ("scratch_seed2", "the same recipe, seed 2", "LFW DevTrain less 402 validation people: 8,616 images of 3,636 people"),
+    ("scratch_fp32", "the same recipe in fp32 (until 2026-12-07), seed 0",
+     "LFW DevTrain less 402 validation people: 8,616 images of 3,636 people"),
+    ("scratch_fp32_seed1", "the same in fp32, seed 1", "LFW DevTrain less 402 validation people: 8,616 images of 3,636 people"),
+    ("scratch_fp32_seed2", "the same in fp32, seed 2, on a slower day (fit_to_time fitted 7,768 of its "
+     "10,050 steps, 58 epochs, into the 19 minutes)",
      "LFW DevTrain less 402 validation people: 8,616 images of 3,636 people"),
     ("scratch_convnet_hold_out_people", "the same recipe at 55 epochs",
      "LFW DevTrain less 402 validation people: 8,616 images of 3,636 people"),
@@ -45,6 +48,8 @@ MEASURED = [
      "LFW DevTrain less its pairs' photos: 6,082 images of 2,416 people"),
     ("distilled", "IResNet-18 x0.25, 64 px, distilled from dlib: 1 - cos and the batch's relations "
      "(`--recipe lfw-distill`)", "LFW DevTrain images + dlib's embeddings of them"),
+    ("distilled_bf16", "the same recipe in bf16 autocast (`--set amp=bf16`): all 34 epochs in 14 minutes",
+     "LFW DevTrain images + dlib's embeddings of them"),
     ("distilled_gray02", "the same recipe with a fifth of the images turned greyscale (`data.gray_jitter=0.2`)",
      "LFW DevTrain images + dlib's embeddings of them"),
     ("distilled_gray02_lag_devtrain", "the same, dlib also labelling LAG-dev photos of DevTrain people "

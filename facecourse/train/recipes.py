@@ -59,17 +59,26 @@ RECIPES: dict[str, dict] = {
     #     909 photos, a tenth; their 504 matched pairs, people it never saw as DevTest's are,
     #     and the 1,100 mismatched ones choose the threshold, weighed 1:1), 55 epochs:
     #                                                                    0.894 / 0.961
-    #   ... the same, 75 epochs (10,050 steps; this recipe): seed 0, 15.6 min ("scratch")
+    #   ... the same, 75 epochs (10,050 steps), fp32: seed 0, 15.6 min ("scratch_fp32")
     #                                                                    0.909 / 0.964
-    #     seed 1, 14.3 min ("scratch_seed1"):                            0.901 / 0.965
+    #     seed 1, 14.3 min ("scratch_fp32_seed1"):                       0.901 / 0.965
     #     seed 2 on 2026-12-07, when the same 2 cores ran 6.8 steps/s, not ~11: fit_to_time
-    #     fitted 7,768 steps (58 epochs) into 19.0 min ("scratch_seed2"): 0.894 / 0.962, as the
-    #     55-epoch run. So 0.90 needs the whole 75 epochs, i.e. a machine at ~9 steps/s or more.
+    #     fitted 7,768 steps (58 epochs) into 19.0 min ("scratch_fp32_seed2"): 0.894 / 0.962,
+    #     as the 55-epoch run. So 0.90 needs the whole 75 epochs.
+    #   ... the same in bf16 autocast (this recipe; the head stays fp32, see fit's _Net): fit
+    #     runs 1.43x fp32's images/s on these cores, which have AVX512-BF16 (`python
+    #     bench/train_speed.py --bf16 --threads 1`, bench/results/train.json, 2026-12-07), so
+    #     the 75 epochs fit the 19 min on a slow day too. Both runs 2026-12-07, alone, on the
+    #     day fp32's seed 2 ran slow:
+    #     seed 0, 9,900 of the 10,050 steps in 19.0 min ("scratch"):     0.907 / 0.966
+    #     seed 2, all 10,050 steps in 18.9 min ("scratch_seed2"):        0.911 / 0.966
+    #     bf16 costs nothing measurable here (seed 0: 0.909 / 0.964 in fp32). On a CPU without
+    #     bf16 instructions fit warns that it may be slower: --set amp=off there.
     # On LAG people in no LFW list every scratch model has learned LFW, not faces: AUC 0.669 /
     # 0.671 for this recipe's two runs, 0.674 for MobileFaceNet's (Rank-1 0.02-0.03).
     "lfw-scratch": {**_LFW_TRACK, "model.backbone": "convnet", "model.width": 1.0,
                     "model.extra.channels": [32, 64, 128, 256], "model.dropout": 0.4,
-                    "data.hold_out": "people", "epochs": 75},
+                    "data.hold_out": "people", "epochs": 75, "amp": "bf16"},
     # Distilled from dlib's ResNet (its 128-d embeddings of the training images, computed once
     # and cached, then centred on their mean: facecourse.train.teachers): 1 - cos(student, dlib)
     # plus the batch's relations (distill.relation_weight: the student's cosine matrix of the
@@ -100,6 +109,9 @@ RECIPES: dict[str, dict] = {
     # 0.938 / 0.9877 / 0.823; at 55 epochs (19 min on a fast day) 0.949 / 0.9903 / 0.828. LAG
     # gains 0.02-0.03 and AUC a little, DevTest accuracy does not, and the recipe would need a
     # prepared LAG: kept as options ("distilled_gray02*" in bench/results/lfw.json).
+    # In bf16 autocast (--set amp=bf16, as lfw-scratch): all 34 epochs in 13.8 min instead of
+    # 32 in 19.0, 0.944 / 0.9864 / 0.804 ("distilled_bf16", 2026-12-07): inside this recipe's
+    # two fp32 runs' spread, so the time is saved but not yet spent on anything that gains.
     # Not at a lesson's budget:
     # as lesson 08's students (12 epochs on 3,302 photos, ~620 steps) the regression alone tied or
     # lost to the student alone (AUC 0.922 / 0.905 / 0.915 vs 0.916 / 0.919 / 0.917, seeds 0-2,
