@@ -74,8 +74,9 @@ RECIPES: dict[str, dict] = {
     #     seed 2, all 10,050 steps in 18.9 min ("scratch_seed2"):        0.911 / 0.966
     #     bf16 costs nothing measurable here (seed 0: 0.909 / 0.964 in fp32). On a CPU without
     #     bf16 instructions fit warns that it may be slower: --set amp=off there.
-    # On LAG people in no LFW list every scratch model has learned LFW, not faces: AUC 0.669 /
-    # 0.671 for this recipe's two runs, 0.674 for MobileFaceNet's (Rank-1 0.02-0.03).
+    # On LAG people in no LFW list every scratch model has learned LFW, not faces: AUC 0.672
+    # for both bf16 runs, 0.668-0.683 for the fp32 ones, 0.674 for MobileFaceNet's (Rank-1
+    # 0.02-0.03).
     "lfw-scratch": {**_LFW_TRACK, "model.backbone": "convnet", "model.width": 1.0,
                     "model.extra.channels": [32, 64, 128, 256], "model.dropout": 0.4,
                     "data.hold_out": "people", "epochs": 75, "amp": "bf16"},
