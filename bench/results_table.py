@@ -26,6 +26,7 @@ MEASURED = [
     ("scratch", "plain convnet (32, 64, 128, 256), 64 px, ArcFace from scratch, dropout 0.4, 75 epochs, "
      "bf16 autocast; threshold from the validation people's pairs (`--recipe lfw-scratch`)",
      "LFW DevTrain less 402 validation people (`data.hold_out=people`): 8,616 images of 3,636 people"),
+    ("scratch_seed1", "the same recipe, seed 1", "LFW DevTrain less 402 validation people: 8,616 images of 3,636 people"),
     ("scratch_seed2", "the same recipe, seed 2", "LFW DevTrain less 402 validation people: 8,616 images of 3,636 people"),
     ("scratch_fp32", "the same recipe in fp32 (until 2026-12-07), seed 0",
      "LFW DevTrain less 402 validation people: 8,616 images of 3,636 people"),
