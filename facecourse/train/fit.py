@@ -17,6 +17,7 @@ import os
 import random
 import signal
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,7 +192,6 @@ def _fit(cfg, info, train_set, backbone, head, teacher, extra_loss, state, resum
     amp = cfg.amp if cfg.amp != "auto" else ("fp16" if device.type == "cuda" else "off")
     amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(amp)
     if amp == "bf16" and device.type == "cpu" and main and not cpu_has_bf16():
-        import warnings
         warnings.warn("amp='bf16' on a CPU without bf16 instructions (AVX512-BF16 or AMX): "
                       "PyTorch emulates it there, which may be slower than fp32; if the run's "
                       "steps/s are low, add --set amp=off", stacklevel=2)
