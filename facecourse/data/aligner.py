@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -145,10 +146,15 @@ def align_faces(images, sizes=(112, 64), workers: int | None = None, progress: b
     kept = np.zeros(n, bool)
     workers = max(1, min(workers or os.cpu_count() or 1, n))
     # forkserver, not fork: a fork of a process whose torch/OpenMP threads already ran can
-    # deadlock in the child (seen in a pytest process); the server forks from a clean process
-    pool = get_context("forkserver").Pool(workers) if workers > 1 else None
+    # deadlock in the child (seen in a pytest process); the server forks from a clean process.
+    # An executor, not multiprocessing.Pool: Pool waits forever for a worker that died, and its
+    # terminate() can hang: on 2026-12-07 a CI run stalled in it for 15 min after a bad image,
+    # its task thread waiting for the result queue's lock. The executor raises
+    # BrokenProcessPool instead, and its shutdown lets running chunks end and cancels the rest.
+    pool = (ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
+            if workers > 1 else None)
     try:
-        results = (pool.imap(_align_one, jobs, chunksize=max(1, min(16, n // (4 * workers))))
+        results = (pool.map(_align_one, jobs, chunksize=max(1, min(16, n // (4 * workers))))
                    if pool else map(_align_one, jobs))
         # leave=False: the bar is erased when done, so an error below it stays one line
         for i, crops, pts, faces, error in tqdm(results, total=n, desc=desc, disable=not progress, leave=False):
@@ -166,7 +172,7 @@ def align_faces(images, sizes=(112, 64), workers: int | None = None, progress: b
                 landmarks[i] = pts
     finally:
         if pool:
-            pool.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
     idx = np.flatnonzero(kept)
     if len(idx) < n:  # skipped images: keep the rest, in input order
         out = {s: np.ascontiguousarray(a[idx]) for s, a in out.items()}
